@@ -1,0 +1,23 @@
+//! # dlms — a sans-I/O DLMS/COSEM stack
+//!
+//! Bytes in, typed values or typed errors out; no sockets, no async runtime, no timers.
+//! The layers follow IEC 62056:
+//!
+//! | module | standard |
+//! |---|---|
+//! | [`obis`] | IEC 62056-6-1 object identification |
+//! | [`data`], [`datetime`] | IEC 62056-6-2 §4.1 data types, A-XDR (IEC 62056-5-3 §9.5) |
+//! | [`xdlms`] | IEC 62056-5-3 xDLMS services (GET, SET, ACTION, notifications, Initiate) |
+//! | [`codec`] | the `Reader` cursor and `DecodeError` every decoder uses |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod codec;
+pub mod data;
+pub mod datetime;
+pub mod obis;
+pub mod xdlms;
+
+pub use codec::{Codec, DecodeError, Reader};
+pub use data::Data;
+pub use obis::Obis;

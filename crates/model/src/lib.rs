@@ -1,0 +1,15 @@
+//! # model — the domain types the HES hands to the MDMS
+//!
+//! Everything here is plain data, in UTC, with units in the names or the
+//! [`ReadingType`]. The HES builds a [`MeterReading`] per collection session; the MDMS
+//! ingests it idempotently.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod quality;
+mod reading;
+mod reading_type;
+
+pub use quality::QualityFlags;
+pub use reading::{IntervalReading, MeterId, MeterReading, RegisterRead};
+pub use reading_type::{ReadingType, Unit};
