@@ -6,7 +6,7 @@
 
 use serde::Serialize;
 
-use crate::codec::{put_length, DecodeError, Reader, MAX_NESTING_DEPTH};
+use crate::codec::{DecodeError, MAX_NESTING_DEPTH, Reader, put_length};
 use crate::datetime::{CosemDate, CosemDateTime, CosemTime};
 
 /// A-XDR type tags of the `Data` CHOICE (IEC 62056-5-3 §9.5).
@@ -453,7 +453,11 @@ fn decode_compact_element(td: &TypeDescription, r: &mut Reader<'_>, depth: usize
             let n = *n as usize;
             let min = min_encoded_size(inner).max(1);
             if n.saturating_mul(min) > r.remaining() {
-                return Err(DecodeError::Oversized { what: "compact-array element array", len: n, max: r.remaining() / min });
+                return Err(DecodeError::Oversized {
+                    what: "compact-array element array",
+                    len: n,
+                    max: r.remaining() / min,
+                });
             }
             let mut v = Vec::with_capacity(n);
             for _ in 0..n {

@@ -104,7 +104,13 @@ impl FromStr for Obis {
         let (ab, rest) = match t.split_once(':') {
             Some((ab, rest)) => {
                 let (a, b) = ab.split_once('-').ok_or_else(|| err("expected A-B before ':'"))?;
-                (Some((num(a).ok_or_else(|| err("group A is not 0..=255"))?, num(b).ok_or_else(|| err("group B is not 0..=255"))?)), rest)
+                (
+                    Some((
+                        num(a).ok_or_else(|| err("group A is not 0..=255"))?,
+                        num(b).ok_or_else(|| err("group B is not 0..=255"))?,
+                    )),
+                    rest,
+                )
             }
             None => (None, t),
         };
@@ -197,7 +203,9 @@ mod tests {
     #[test]
     fn parses_all_forms() {
         let want = Obis::new(1, 0, 1, 8, 0, 255);
-        for s in ["1.0.1.8.0.255", "1-0:1.8.0*255", "1-0:1.8.0", "1.8.0", "1.8.0*255", "1-0:1.8.0.255", " 1.0.1.8.0.255 "] {
+        for s in
+            ["1.0.1.8.0.255", "1-0:1.8.0*255", "1-0:1.8.0", "1.8.0", "1.8.0*255", "1-0:1.8.0.255", " 1.0.1.8.0.255 "]
+        {
             assert_eq!(s.parse::<Obis>().unwrap(), want, "{s}");
         }
         assert_eq!("0-0:96.1.0*255".parse::<Obis>().unwrap(), codes::SERIAL_NUMBER);
