@@ -474,3 +474,30 @@ fn decode_compact_element(td: &TypeDescription, r: &mut Reader<'_>, depth: usize
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn data_round_trips(d in crate::proptest_strategies::data()) {
+            let bytes = d.to_bytes();
+            prop_assert_eq!(Data::from_bytes(&bytes).unwrap(), d);
+        }
+
+        #[test]
+        fn decode_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Data::from_bytes(&bytes);
+        }
+
+        #[test]
+        fn every_strict_prefix_is_truncated(d in crate::proptest_strategies::data()) {
+            let bytes = d.to_bytes();
+            for n in 0..bytes.len() {
+                prop_assert!(Data::from_bytes(&bytes[..n]).is_err());
+            }
+        }
+    }
+}

@@ -16,6 +16,8 @@ pub mod codec;
 pub mod data;
 pub mod datetime;
 pub mod obis;
+#[cfg(test)]
+pub(crate) mod proptest_strategies;
 pub mod xdlms;
 
 pub use codec::{Codec, DecodeError, Reader};
