@@ -184,7 +184,7 @@ impl<'a> Reader<'a> {
             let bytes = self.take(n, what)?;
             bytes.iter().fold(0usize, |acc, b| (acc << 8) | *b as usize)
         };
-        let max = if min_elem_size == 0 { usize::MAX } else { self.remaining() / min_elem_size };
+        let max = self.remaining().checked_div(min_elem_size).unwrap_or(usize::MAX);
         if len > max {
             return Err(DecodeError::Oversized { what, len, max });
         }

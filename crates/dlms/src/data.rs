@@ -82,55 +82,55 @@ pub enum TypeDescription {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", content = "value", rename_all = "kebab-case")]
 pub enum Data {
-    /// [0] null-data.
+    /// `[0]` null-data.
     NullData,
-    /// [1] array (SEQUENCE OF Data; elements should share one type).
+    /// `[1]` array (SEQUENCE OF Data; elements should share one type).
     Array(Vec<Data>),
-    /// [2] structure (SEQUENCE OF Data).
+    /// `[2]` structure (SEQUENCE OF Data).
     Structure(Vec<Data>),
-    /// [3] boolean.
+    /// `[3]` boolean.
     Boolean(bool),
-    /// [4] bit-string.
+    /// `[4]` bit-string.
     BitString(BitString),
-    /// [5] double-long, i32.
+    /// `[5]` double-long, i32.
     DoubleLong(i32),
-    /// [6] double-long-unsigned, u32.
+    /// `[6]` double-long-unsigned, u32.
     DoubleLongUnsigned(u32),
-    /// [9] octet-string.
+    /// `[9]` octet-string.
     OctetString(Vec<u8>),
-    /// [10] visible-string (ASCII; kept as bytes so non-ASCII from a meter is not lost).
+    /// `[10]` visible-string (ASCII; kept as bytes so non-ASCII from a meter is not lost).
     VisibleString(Vec<u8>),
-    /// [12] utf8-string (kept as bytes; invalid UTF-8 from a meter is not lost).
+    /// `[12]` utf8-string (kept as bytes; invalid UTF-8 from a meter is not lost).
     Utf8String(Vec<u8>),
-    /// [13] bcd, one byte (i8 per the standard's `Integer8`).
+    /// `[13]` bcd, one byte (i8 per the standard's `Integer8`).
     Bcd(i8),
-    /// [15] integer, i8.
+    /// `[15]` integer, i8.
     Integer(i8),
-    /// [16] long, i16.
+    /// `[16]` long, i16.
     Long(i16),
-    /// [17] unsigned, u8.
+    /// `[17]` unsigned, u8.
     Unsigned(u8),
-    /// [18] long-unsigned, u16.
+    /// `[18]` long-unsigned, u16.
     LongUnsigned(u16),
-    /// [19] compact-array: element type and the elements (decoded, tagless on the wire).
+    /// `[19]` compact-array: element type and the elements (decoded, tagless on the wire).
     CompactArray(TypeDescription, Vec<Data>),
-    /// [20] long64, i64.
+    /// `[20]` long64, i64.
     Long64(i64),
-    /// [21] long64-unsigned, u64.
+    /// `[21]` long64-unsigned, u64.
     Long64Unsigned(u64),
-    /// [22] enum, u8.
+    /// `[22]` enum, u8.
     Enum(u8),
-    /// [23] float32 (IEEE 754 single).
+    /// `[23]` float32 (IEEE 754 single).
     Float32(f32),
-    /// [24] float64 (IEEE 754 double).
+    /// `[24]` float64 (IEEE 754 double).
     Float64(f64),
-    /// [25] date-time (12 bytes).
+    /// `[25]` date-time (12 bytes).
     DateTime(CosemDateTime),
-    /// [26] date (5 bytes).
+    /// `[26]` date (5 bytes).
     Date(CosemDate),
-    /// [27] time (4 bytes).
+    /// `[27]` time (4 bytes).
     Time(CosemTime),
-    /// [255] dont-care.
+    /// `[255]` dont-care.
     DontCare,
 }
 
@@ -451,7 +451,13 @@ fn decode_compact_element(td: &TypeDescription, r: &mut Reader<'_>, depth: usize
         TypeDescription::Simple(t) => decode_content(*t, r, depth),
         TypeDescription::Array(n, inner) => {
             let n = *n as usize;
-            let min = min_encoded_size(inner).max(1);
+            let min = min_encoded_size(inner);
+            // Elements that occupy no bytes (null-data, dont-care, empty arrays) would let a
+            // few input bytes expand into billions of values: refuse them.
+            if min == 0 && n > 0 {
+                return Err(DecodeError::invalid("compact-array", "array of elements with zero encoded size"));
+            }
+            let min = min.max(1);
             if n.saturating_mul(min) > r.remaining() {
                 return Err(DecodeError::Oversized {
                     what: "compact-array element array",
@@ -479,6 +485,16 @@ fn decode_compact_element(td: &TypeDescription, r: &mut Reader<'_>, depth: usize
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn compact_array_of_zero_size_elements_is_refused() {
+        // compact-array, type structure { array[1000] of null-data, unsigned }, 1000 content
+        // bytes: without the check each content byte would yield 1000 null-data values.
+        let mut bytes = vec![tag::COMPACT_ARRAY, tag::STRUCTURE, 2, tag::ARRAY, 0x03, 0xE8, tag::NULL_DATA];
+        bytes.extend_from_slice(&[tag::UNSIGNED, 0x82, 0x03, 0xE8]);
+        bytes.extend(std::iter::repeat_n(7u8, 1000));
+        assert!(matches!(Data::from_bytes(&bytes), Err(DecodeError::Invalid { what: "compact-array", .. })));
+    }
 
     proptest! {
         #[test]

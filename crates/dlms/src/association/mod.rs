@@ -1,0 +1,38 @@
+//! Client and server application-association state machines (IEC 62056-5-3 §7.3
+//! "Application association establishment and release" and §9.3 data-transfer
+//! services), written in the sans-I/O style of quinn-proto: they are fed received APDUs
+//! (`handle_apdu`) and asked what to send (`poll_transmit`); they own no socket and no
+//! timer. The same machines run over the TCP wrapper, HDLC or the field-network model.
+//!
+//! Only logical-name referencing without ciphering is negotiated here, with no
+//! authentication (lowest level security) or low level security (a password).
+
+pub mod client;
+pub mod server;
+
+pub use client::{ClientAssociation, ClientConfig, ClientError, ClientEvent, ClientState};
+pub use server::{CosemServer, RequestContext, ServerAssociation, ServerConfig, ServerState};
+
+/// How a client authenticates when it opens an association (IEC 62056-5-3 §9.2.7.2
+/// "Authentication mechanisms").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    /// Lowest level security: no authentication (mechanism 0), e.g. the public client 16.
+    None,
+    /// Low level security (mechanism 1): the password travels in the AARQ's
+    /// calling-authentication-value.
+    Low {
+        /// The LLS secret.
+        password: Vec<u8>,
+    },
+}
+
+impl Authentication {
+    /// The ACSE mechanism name of this authentication.
+    pub fn mechanism(&self) -> crate::acse::MechanismName {
+        match self {
+            Authentication::None => crate::acse::MechanismName::None,
+            Authentication::Low { .. } => crate::acse::MechanismName::Lls,
+        }
+    }
+}
