@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use crate::acse::{AcseApdu, Aare, Aarq, Rlre, Rlrq};
+use crate::acse::{Aare, Aarq, AcseApdu, Rlre, Rlrq};
 use crate::codec::{Codec, DecodeError, Reader};
 use crate::xdlms::apdu::XdlmsApdu;
 use crate::xdlms::service_error::{CONFIRMED_SERVICE_ERROR_TAG, ConfirmedServiceError};

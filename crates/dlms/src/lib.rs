@@ -7,17 +7,27 @@
 //! |---|---|
 //! | [`obis`] | IEC 62056-6-1 object identification |
 //! | [`data`], [`datetime`] | IEC 62056-6-2 §4.1 data types, A-XDR (IEC 62056-5-3 §9.5) |
-//! | [`xdlms`] | IEC 62056-5-3 xDLMS services (GET, SET, ACTION, notifications, Initiate) |
+//! | [`unit`] | IEC 62056-6-2 §4.3.2 units and scaler_unit |
+//! | [`xdlms`] | IEC 62056-5-3 §9.3/§9.5 xDLMS services (GET, SET, ACTION, notifications, Initiate) |
+//! | [`acse`] | IEC 62056-5-3 §9.4 ACSE (AARQ/AARE/RLRQ/RLRE) |
+//! | [`apdu`] | any APDU, dispatched on its first byte |
+//! | [`association`] | IEC 62056-5-3 §7.3 client and server association state machines |
+//! | [`wrapper`] | IEC 62056-47 TCP/UDP wrapper |
 //! | [`codec`] | the `Reader` cursor and `DecodeError` every decoder uses |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acse;
+pub mod apdu;
+pub mod association;
 pub mod codec;
 pub mod data;
 pub mod datetime;
 pub mod obis;
 #[cfg(test)]
 pub(crate) mod proptest_strategies;
+pub mod unit;
+pub mod wrapper;
 pub mod xdlms;
 
 pub use codec::{Codec, DecodeError, Reader};

@@ -12,8 +12,8 @@ use dlms::association::{
 use dlms::codec::Codec;
 use dlms::data::Data;
 use dlms::xdlms::{
-    ActionResult, AttributeDescriptorWithSelection, CosemAttributeDescriptor, CosemMethodDescriptor,
-    DataAccessResult, EntryDescriptor, GetRequest, InvokeIdAndPriority, SelectiveAccess, XdlmsApdu,
+    ActionResult, AttributeDescriptorWithSelection, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult,
+    EntryDescriptor, GetRequest, InvokeIdAndPriority, SelectiveAccess, XdlmsApdu,
 };
 
 const REGISTER: CosemAttributeDescriptor = CosemAttributeDescriptor::new(3, Obis::new(1, 0, 1, 8, 0, 255), 2);
@@ -105,16 +105,17 @@ fn exchange(
     }
 }
 
-fn associated(auth_client: Authentication, auth_server: Authentication, max_pdu: u16) -> (ClientAssociation, ServerAssociation) {
+fn associated(
+    auth_client: Authentication,
+    auth_server: Authentication,
+    max_pdu: u16,
+) -> (ClientAssociation, ServerAssociation) {
     let mut client = ClientAssociation::new(ClientConfig {
         authentication: auth_client,
         max_receive_pdu_size: max_pdu,
         ..ClientConfig::default()
     });
-    let mut server = ServerAssociation::new(
-        ServerConfig { authentication: auth_server, ..ServerConfig::public() },
-        16,
-    );
+    let mut server = ServerAssociation::new(ServerConfig { authentication: auth_server, ..ServerConfig::public() }, 16);
     client.associate().unwrap();
     let (ev, _) = exchange(&mut client, &mut server, &mut model());
     assert!(matches!(ev, Ok(Some(ClientEvent::Associated(_)))), "{ev:?}");
@@ -181,7 +182,12 @@ fn get_next_for_an_unknown_transfer_is_refused() {
 fn get_with_list_and_selective_access() {
     let (mut c, mut s) = associated(Authentication::None, Authentication::None, 0xFFFF);
     let mut m = model();
-    let entry = SelectiveAccess::Entry(EntryDescriptor { from_entry: 1, to_entry: 2, from_selected_value: 1, to_selected_value: 0 });
+    let entry = SelectiveAccess::Entry(EntryDescriptor {
+        from_entry: 1,
+        to_entry: 2,
+        from_selected_value: 1,
+        to_selected_value: 0,
+    });
     c.get_with_list(vec![
         AttributeDescriptorWithSelection { attribute_descriptor: REGISTER, access_selection: None },
         AttributeDescriptorWithSelection {
@@ -193,7 +199,10 @@ fn get_with_list_and_selective_access() {
     let (ev, _) = exchange(&mut c, &mut s, &mut m);
     assert_eq!(
         ev.unwrap(),
-        Some(ClientEvent::GetWithList(vec![Ok(Data::DoubleLongUnsigned(123_456)), Err(DataAccessResult::ObjectUndefined)]))
+        Some(ClientEvent::GetWithList(vec![
+            Ok(Data::DoubleLongUnsigned(123_456)),
+            Err(DataAccessResult::ObjectUndefined)
+        ]))
     );
     c.get(REGISTER, Some(entry.clone())).unwrap();
     exchange(&mut c, &mut s, &mut m).0.unwrap();

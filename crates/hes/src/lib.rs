@@ -1,1 +1,27 @@
-//! placeholder
+//! # hes — the gridedge Head-End System
+//!
+//! Reads meters over DLMS/COSEM (IEC 62056-5-3 application layer, IEC 62056-47 TCP
+//! wrapper) and hands what it collected to the MDMS as [`model::MeterReading`]s.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`registry`] | the meters the HES knows: address, client/server SAP, authentication |
+//! | [`transport`] | the wrapper framing over a TCP stream |
+//! | [`session`] | one DLMS association over a transport: GET/SET/ACTION with timeouts |
+//! | [`profile`] | turning a Profile generic buffer into interval readings |
+//! | [`collector`] | one meter's collection: clock, registers, load profile since the last interval |
+//! | [`campaign`] | a fleet's collection: bounded concurrency, retries with backoff |
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod campaign;
+pub mod collector;
+pub mod profile;
+pub mod registry;
+pub mod session;
+pub mod transport;
+
+pub use campaign::{CampaignConfig, CampaignReport, MeterFailure, run_campaign};
+pub use collector::{CollectError, CollectionPlan, collect_meter};
+pub use registry::{MeterEndpoint, Registry};
+pub use session::{DlmsSession, SessionError, SessionTimeouts};

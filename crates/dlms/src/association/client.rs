@@ -18,8 +18,8 @@ use crate::codec::{Codec, DecodeError};
 use crate::data::Data;
 use crate::xdlms::apdu::XdlmsApdu;
 use crate::xdlms::conformance::Conformance;
-use crate::xdlms::exception::ExceptionResponse;
 use crate::xdlms::descriptor::AttributeDescriptorWithSelection;
+use crate::xdlms::exception::ExceptionResponse;
 use crate::xdlms::get::{DataBlockGResult, GetDataResult, GetRequest, GetResponse};
 use crate::xdlms::initiate::{InitiateRequest, InitiateResponse};
 use crate::xdlms::invoke_id::InvokeIdAndPriority;
@@ -404,8 +404,7 @@ impl ClientAssociation {
                                         invoke_id_and_priority: invoke,
                                         block_number: block.block_number,
                                     })));
-                                    self.pending =
-                                        Some(Pending::Get { invoke, assembled, next_block: next_block + 1 });
+                                    self.pending = Some(Pending::Get { invoke, assembled, next_block: next_block + 1 });
                                     Ok(None)
                                 }
                             }

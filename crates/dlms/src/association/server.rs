@@ -14,9 +14,7 @@
 
 use std::collections::VecDeque;
 
-use crate::acse::{
-    AcseServiceUserDiagnostic, Aare, Aarq, ApplicationContextName, MechanismName, Rlre,
-};
+use crate::acse::{Aare, Aarq, AcseServiceUserDiagnostic, ApplicationContextName, MechanismName, Rlre};
 use crate::apdu::Apdu;
 use crate::association::Authentication;
 use crate::codec::Codec;
@@ -284,7 +282,9 @@ impl ServerAssociation {
                     server.get(&self.ctx, &attribute_descriptor, access_selection.as_ref())
                 };
                 let response = match result {
-                    Ok(data) => GetResponse::Normal { invoke_id_and_priority: invoke, result: GetDataResult::Data(data) },
+                    Ok(data) => {
+                        GetResponse::Normal { invoke_id_and_priority: invoke, result: GetDataResult::Data(data) }
+                    }
                     Err(e) => GetResponse::Normal {
                         invoke_id_and_priority: invoke,
                         result: GetDataResult::DataAccessResult(e),
@@ -319,10 +319,11 @@ impl ServerAssociation {
                 }
                 let results: Vec<GetDataResult> = attribute_descriptor_list
                     .iter()
-                    .map(|item| match server.get(&self.ctx, &item.attribute_descriptor, item.access_selection.as_ref())
-                    {
-                        Ok(d) => GetDataResult::Data(d),
-                        Err(e) => GetDataResult::DataAccessResult(e),
+                    .map(|item| {
+                        match server.get(&self.ctx, &item.attribute_descriptor, item.access_selection.as_ref()) {
+                            Ok(d) => GetDataResult::Data(d),
+                            Err(e) => GetDataResult::DataAccessResult(e),
+                        }
                     })
                     .collect();
                 let count = results.len();
@@ -355,7 +356,8 @@ impl ServerAssociation {
         let last = end == lg.encoded.len();
         lg.offset = end;
         lg.last_sent_block += 1;
-        let block = DataBlockG { last_block: last, block_number: lg.last_sent_block, result: DataBlockGResult::RawData(chunk) };
+        let block =
+            DataBlockG { last_block: last, block_number: lg.last_sent_block, result: DataBlockGResult::RawData(chunk) };
         let invoke = lg.invoke;
         if last {
             self.long_get = None;

@@ -2,8 +2,29 @@
 //! exception-response, confirmed-service-error, data-notification and the
 //! InitiateRequest/InitiateResponse carried in the ACSE user-information.
 
+pub mod action;
+pub mod apdu;
+pub mod conformance;
 pub mod descriptor;
+pub mod exception;
+pub mod get;
+pub mod initiate;
+pub mod invoke_id;
+pub mod notification;
 pub mod selective_access;
+pub mod service_error;
+pub mod set;
 
+pub use action::{ActionRequest, ActionResponse, ActionResponseWithOptionalData};
+pub use apdu::XdlmsApdu;
 pub use descriptor::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult};
+pub use descriptor::AttributeDescriptorWithSelection;
+pub use exception::{ExceptionResponse, ExceptionServiceError, StateError};
+pub use get::{DataBlockG, DataBlockGResult, GetDataResult, GetRequest, GetResponse};
+pub use invoke_id::{InvokeIdAndPriority, LongInvokeIdAndPriority};
+pub use notification::{DataNotification, EventNotificationRequest};
+pub use set::{DataBlockSA, SetRequest, SetResponse};
 pub use selective_access::{CaptureObjectDefinition, EntryDescriptor, RangeDescriptor, SelectiveAccess};
+pub use conformance::Conformance;
+pub use initiate::{InitiateRequest, InitiateResponse};
+pub use service_error::{ConfirmedService, ConfirmedServiceError, InitiateError, ServiceError};

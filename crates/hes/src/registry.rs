@@ -1,0 +1,64 @@
+//! The meter registry: what the HES must know to open a session with each meter.
+
+use std::net::SocketAddr;
+
+use dlms::association::Authentication;
+use model::MeterId;
+
+/// How to reach and authenticate to one meter over the TCP wrapper (IEC 62056-47).
+#[derive(Debug, Clone)]
+pub struct MeterEndpoint {
+    /// The meter's serial number (its identity in the MDMS). Collection checks it
+    /// against the serial the meter reports in 0.0.96.1.0.255.
+    pub serial: MeterId,
+    /// IP address and TCP port of the meter's DLMS server (port 4059 by convention).
+    pub address: SocketAddr,
+    /// Client SAP = wrapper source wPort (16 public client, 1 management client).
+    pub client_sap: u16,
+    /// Server SAP = wrapper destination wPort (1 = management logical device).
+    pub server_sap: u16,
+    /// Authentication for the association (none or LLS password). Never logged.
+    pub authentication: Authentication,
+}
+
+/// The set of meters the HES collects. In-memory for the single-process deployment; the
+/// fleet simulator or a provisioning import fills it.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    meters: Vec<MeterEndpoint>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Self {
+        Registry::default()
+    }
+
+    /// Adds or replaces (by serial) a meter.
+    pub fn upsert(&mut self, endpoint: MeterEndpoint) {
+        match self.meters.iter_mut().find(|m| m.serial == endpoint.serial) {
+            Some(m) => *m = endpoint,
+            None => self.meters.push(endpoint),
+        }
+    }
+
+    /// The meter with this serial.
+    pub fn get(&self, serial: &MeterId) -> Option<&MeterEndpoint> {
+        self.meters.iter().find(|m| &m.serial == serial)
+    }
+
+    /// All meters, in insertion order.
+    pub fn meters(&self) -> &[MeterEndpoint] {
+        &self.meters
+    }
+
+    /// Number of meters.
+    pub fn len(&self) -> usize {
+        self.meters.len()
+    }
+
+    /// True when there are no meters.
+    pub fn is_empty(&self) -> bool {
+        self.meters.is_empty()
+    }
+}

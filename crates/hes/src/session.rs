@@ -1,0 +1,230 @@
+//! One DLMS/COSEM association with one meter over the TCP wrapper: the sans-I/O
+//! [`ClientAssociation`] driven over a [`WrapperTransport`], with a timeout on every
+//! exchange.
+
+use std::time::Duration;
+
+use dlms::association::{ClientAssociation, ClientConfig, ClientError, ClientEvent};
+use dlms::data::Data;
+use dlms::xdlms::{
+    ActionResult, AttributeDescriptorWithSelection, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult,
+    InitiateResponse, SelectiveAccess,
+};
+use thiserror::Error;
+use tokio::net::TcpStream;
+
+use crate::registry::MeterEndpoint;
+use crate::transport::{TransportError, WrapperTransport};
+
+/// Time limits of a session.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionTimeouts {
+    /// TCP connect.
+    pub connect: Duration,
+    /// One request/response exchange (for a block transfer: each block).
+    pub response: Duration,
+}
+
+impl Default for SessionTimeouts {
+    /// 5 s to connect, 10 s per response: generous for loopback and LAN, short enough to
+    /// free a concurrency slot from a dead meter quickly.
+    fn default() -> Self {
+        SessionTimeouts { connect: Duration::from_secs(5), response: Duration::from_secs(10) }
+    }
+}
+
+/// Why a session operation failed.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// TCP connect failed.
+    #[error("cannot connect to {address}: {source}")]
+    Connect {
+        /// The meter's address.
+        address: std::net::SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// An operation did not complete in time.
+    #[error("timed out after {0:?} waiting for {1}")]
+    Timeout(Duration, &'static str),
+    /// The wrapper transport failed.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The DLMS association failed (rejected, malformed or unexpected APDU, exception).
+    #[error(transparent)]
+    Protocol(#[from] ClientError),
+    /// The meter refused a GET.
+    #[error("meter refused GET of class {class_id} {obis} attribute {attribute}: {result:?}")]
+    GetRefused {
+        /// Interface class.
+        class_id: u16,
+        /// Logical name.
+        obis: dlms::Obis,
+        /// Attribute index.
+        attribute: i8,
+        /// The meter's Data-Access-Result.
+        result: DataAccessResult,
+    },
+    /// The meter answered with an event the request did not ask for.
+    #[error("unexpected response: {0}")]
+    UnexpectedEvent(&'static str),
+}
+
+/// An open association with one meter.
+pub struct DlmsSession {
+    transport: WrapperTransport<TcpStream>,
+    association: ClientAssociation,
+    timeouts: SessionTimeouts,
+}
+
+impl DlmsSession {
+    /// Connects to the meter and opens the association (AARQ/AARE) with the endpoint's
+    /// authentication.
+    ///
+    /// # Errors
+    /// Connect failures, timeouts, a rejected association.
+    pub async fn open(endpoint: &MeterEndpoint, timeouts: SessionTimeouts) -> Result<Self, SessionError> {
+        let stream = tokio::time::timeout(timeouts.connect, TcpStream::connect(endpoint.address))
+            .await
+            .map_err(|_| SessionError::Timeout(timeouts.connect, "TCP connect"))?
+            .map_err(|source| SessionError::Connect { address: endpoint.address, source })?;
+        stream.set_nodelay(true).ok();
+        let config = ClientConfig { authentication: endpoint.authentication.clone(), ..ClientConfig::default() };
+        let max_apdu = config.max_receive_pdu_size as usize;
+        let mut session = DlmsSession {
+            transport: WrapperTransport::new(stream, endpoint.client_sap, endpoint.server_sap, max_apdu),
+            association: ClientAssociation::new(config),
+            timeouts,
+        };
+        session.association.associate()?;
+        match session.run("AARE").await? {
+            ClientEvent::Associated(_) => Ok(session),
+            _ => Err(SessionError::UnexpectedEvent("expected AARE")),
+        }
+    }
+
+    /// The negotiated parameters (conformance, server max receive PDU size).
+    pub fn negotiated(&self) -> Option<&InitiateResponse> {
+        self.association.negotiated()
+    }
+
+    /// Reads one attribute (block transfer is handled transparently).
+    ///
+    /// # Errors
+    /// Transport/protocol errors and timeouts; [`SessionError::GetRefused`] when the
+    /// meter answers with a Data-Access-Result.
+    pub async fn get(
+        &mut self,
+        attribute: CosemAttributeDescriptor,
+        access: Option<SelectiveAccess>,
+    ) -> Result<Data, SessionError> {
+        self.association.get(attribute, access)?;
+        match self.run("get-response").await? {
+            ClientEvent::Get(Ok(d)) => Ok(d),
+            ClientEvent::Get(Err(result)) => Err(SessionError::GetRefused {
+                class_id: attribute.class_id,
+                obis: attribute.instance_id,
+                attribute: attribute.attribute_id,
+                result,
+            }),
+            _ => Err(SessionError::UnexpectedEvent("expected get-response")),
+        }
+    }
+
+    /// Reads several attributes in one GET with list when the meter negotiated
+    /// multiple references, else one GET each. Results are in request order.
+    ///
+    /// # Errors
+    /// Transport/protocol errors and timeouts (per-attribute refusals are in the results).
+    pub async fn get_many(
+        &mut self,
+        attributes: &[CosemAttributeDescriptor],
+    ) -> Result<Vec<Result<Data, DataAccessResult>>, SessionError> {
+        let multiple = self
+            .negotiated()
+            .is_some_and(|n| n.negotiated_conformance.contains(dlms::xdlms::Conformance::MULTIPLE_REFERENCES));
+        if multiple && attributes.len() > 1 {
+            let items = attributes
+                .iter()
+                .map(|a| AttributeDescriptorWithSelection { attribute_descriptor: *a, access_selection: None })
+                .collect();
+            self.association.get_with_list(items)?;
+            match self.run("get-response-with-list").await? {
+                ClientEvent::GetWithList(v) => Ok(v),
+                _ => Err(SessionError::UnexpectedEvent("expected get-response-with-list")),
+            }
+        } else {
+            let mut out = Vec::with_capacity(attributes.len());
+            for a in attributes {
+                self.association.get(*a, None)?;
+                match self.run("get-response").await? {
+                    ClientEvent::Get(r) => out.push(r),
+                    _ => return Err(SessionError::UnexpectedEvent("expected get-response")),
+                }
+            }
+            Ok(out)
+        }
+    }
+
+    /// Writes one attribute; returns the meter's Data-Access-Result.
+    ///
+    /// # Errors
+    /// Transport/protocol errors and timeouts.
+    pub async fn set(
+        &mut self,
+        attribute: CosemAttributeDescriptor,
+        value: Data,
+    ) -> Result<DataAccessResult, SessionError> {
+        self.association.set(attribute, value)?;
+        match self.run("set-response").await? {
+            ClientEvent::Set(r) => Ok(r),
+            _ => Err(SessionError::UnexpectedEvent("expected set-response")),
+        }
+    }
+
+    /// Invokes a method; returns its return parameters or the meter's Action-Result.
+    ///
+    /// # Errors
+    /// Transport/protocol errors and timeouts.
+    pub async fn action(
+        &mut self,
+        method: CosemMethodDescriptor,
+        parameters: Option<Data>,
+    ) -> Result<Result<Option<Data>, ActionResult>, SessionError> {
+        self.association.action(method, parameters)?;
+        match self.run("action-response").await? {
+            ClientEvent::Action(r) => Ok(r),
+            _ => Err(SessionError::UnexpectedEvent("expected action-response")),
+        }
+    }
+
+    /// Releases the association (RLRQ/RLRE) and closes the connection.
+    ///
+    /// # Errors
+    /// Transport/protocol errors and timeouts.
+    pub async fn release(mut self) -> Result<(), SessionError> {
+        self.association.release()?;
+        match self.run("RLRE").await? {
+            ClientEvent::Released => Ok(()),
+            _ => Err(SessionError::UnexpectedEvent("expected RLRE")),
+        }
+    }
+
+    /// Sends what the association queued and feeds responses until an exchange
+    /// completes. Data-notifications arriving meanwhile are ignored here (the push
+    /// listener handles pushes).
+    async fn run(&mut self, waiting_for: &'static str) -> Result<ClientEvent, SessionError> {
+        loop {
+            while let Some(apdu) = self.association.poll_transmit() {
+                self.transport.send(apdu).await?;
+            }
+            let apdu = tokio::time::timeout(self.timeouts.response, self.transport.recv())
+                .await
+                .map_err(|_| SessionError::Timeout(self.timeouts.response, waiting_for))??;
+            match self.association.handle_apdu(&apdu)? {
+                None | Some(ClientEvent::DataNotification(_)) => continue,
+                Some(ev) => return Ok(ev),
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command of README.md: the whole workspace, including the interop tests
+# against the Python gurux-dlms and dlms-cosem peers (run scripts/setup-python-venv.sh
+# once first) and the end-to-end demo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x .venv/bin/python ]; then
+  echo "error: .venv is missing; run: bash scripts/setup-python-venv.sh" >&2
+  exit 1
+fi
+export GRIDEDGE_PYTHON="$PWD/.venv/bin/python"
+# Release profile: the end-to-end tests run real fleets over loopback TCP.
+cargo test --workspace --release --locked "$@"
