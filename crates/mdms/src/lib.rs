@@ -1,1 +1,30 @@
-//! placeholder
+//! # mdms — the gridedge Meter Data Management System store
+//!
+//! Stores what the Head-End System collects, in IEC 61968-9 terms: per meter (end device)
+//! and `ReadingType`, load-profile `IntervalReading`s and register `Reading`s, each value
+//! with its quality flags and a version. Energy channels are kept as bulk quantities (the
+//! cumulative register value at each interval end, in Wh or varh); consumption is derived
+//! by difference ([`consumption`]).
+//!
+//! - [`MeterDataStore`]: the storage trait (idempotent, append-only, versioned ingest; range,
+//!   history and daily-consumption queries). Backends: [`SqliteStore`] (embedded, WAL);
+//!   PostgreSQL is planned behind the same trait and test suite.
+//! - [`consumption`]: pure functions over interval series (local days in an IANA time zone).
+//!
+//! Everything is UTC inside; local time appears only in [`consumption`], at the edge.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod consumption;
+mod error;
+mod ingest_check;
+mod sqlite;
+mod store;
+
+pub use consumption::DailyConsumption;
+pub use error::StoreError;
+pub use ingest_check::check_ingestible;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
+pub use store::{
+    CollectionRecord, DEFAULT_SOURCE, IngestReport, MeterDataStore, StoreSummary, StoredInterval, StoredRegisterRead,
+};

@@ -1,0 +1,67 @@
+//! The SQL of the two versioned value tables, `interval_reading` and `register_read`.
+//!
+//! Both have the same shape (meter, reading type, time in UTC seconds, version, value,
+//! quality, collection), so ingest and queries share one implementation over this
+//! description.
+
+/// The statements of one versioned value table. Parameters: `?1` meter id, `?2` reading
+/// type id, then as noted.
+pub(crate) struct SeriesTable {
+    /// For errors: "interval reading" or "register read".
+    pub what: &'static str,
+    /// Every stored version with time in `[?3, ?4]` (closed): time, version, value, quality.
+    pub select_for_ingest: &'static str,
+    /// Insert one version: `?3` time, `?4` version, `?5` value, `?6` quality, `?7` collection.
+    pub insert: &'static str,
+    /// Every version with time in `[?3, ?4)`, by time then version, joined to its collection:
+    /// time, version, value, quality, collected_at_ms, ingested_at_ms, source.
+    pub select_range: &'static str,
+    /// Every version at time `?3`, by version, with the same columns as `select_range`.
+    pub select_history: &'static str,
+    /// The greatest stored time.
+    pub select_last: &'static str,
+}
+
+/// Load-profile interval values, keyed by interval end.
+pub(crate) const INTERVALS: SeriesTable = SeriesTable {
+    what: "interval reading",
+    select_for_ingest: "SELECT interval_end, version, value, quality FROM interval_reading \
+        WHERE meter_id = ?1 AND reading_type_id = ?2 AND interval_end BETWEEN ?3 AND ?4",
+    insert: "INSERT INTO interval_reading \
+        (meter_id, reading_type_id, interval_end, version, value, quality, collection_id) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    select_range: "SELECT v.interval_end, v.version, v.value, v.quality, \
+        c.collected_at_ms, c.ingested_at_ms, c.source \
+        FROM interval_reading v JOIN collection c ON c.id = v.collection_id \
+        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.interval_end >= ?3 AND v.interval_end < ?4 \
+        ORDER BY v.interval_end, v.version",
+    select_history: "SELECT v.interval_end, v.version, v.value, v.quality, \
+        c.collected_at_ms, c.ingested_at_ms, c.source \
+        FROM interval_reading v JOIN collection c ON c.id = v.collection_id \
+        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.interval_end = ?3 \
+        ORDER BY v.version",
+    select_last: "SELECT interval_end FROM interval_reading \
+        WHERE meter_id = ?1 AND reading_type_id = ?2 ORDER BY interval_end DESC LIMIT 1",
+};
+
+/// Register reads, keyed by read time.
+pub(crate) const REGISTERS: SeriesTable = SeriesTable {
+    what: "register read",
+    select_for_ingest: "SELECT read_at, version, value, quality FROM register_read \
+        WHERE meter_id = ?1 AND reading_type_id = ?2 AND read_at BETWEEN ?3 AND ?4",
+    insert: "INSERT INTO register_read \
+        (meter_id, reading_type_id, read_at, version, value, quality, collection_id) \
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    select_range: "SELECT v.read_at, v.version, v.value, v.quality, \
+        c.collected_at_ms, c.ingested_at_ms, c.source \
+        FROM register_read v JOIN collection c ON c.id = v.collection_id \
+        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.read_at >= ?3 AND v.read_at < ?4 \
+        ORDER BY v.read_at, v.version",
+    select_history: "SELECT v.read_at, v.version, v.value, v.quality, \
+        c.collected_at_ms, c.ingested_at_ms, c.source \
+        FROM register_read v JOIN collection c ON c.id = v.collection_id \
+        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.read_at = ?3 \
+        ORDER BY v.version",
+    select_last: "SELECT read_at FROM register_read \
+        WHERE meter_id = ?1 AND reading_type_id = ?2 ORDER BY read_at DESC LIMIT 1",
+};
