@@ -1,1 +1,58 @@
-fn main() {}
+//! `gridedge`: the one binary. Subcommands:
+//!
+//! * `demo`: a simulated fleet, the HES and the MDMS in one process (DLMS/COSEM over
+//!   loopback TCP), collecting D days of history for N meters;
+//! * `read`: read any DLMS/COSEM meter over the TCP wrapper and print JSON;
+//! * `meter`: one simulated meter, standalone;
+//! * `decode`: decode a wrapper frame or an APDU given in hex to JSON.
+#![forbid(unsafe_code)]
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// gridedge — open-source AMI: DLMS/COSEM meters, Head-End System and MDMS.
+#[derive(Parser)]
+#[command(name = "gridedge", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a simulated fleet, the HES and the MDMS in one process and collect history.
+    Demo(commands::demo::DemoArgs),
+    /// Read a DLMS/COSEM meter over TCP (IEC 62056-47 wrapper) and print JSON.
+    Read(commands::read::ReadArgs),
+    /// Run one simulated meter as a DLMS/COSEM server over TCP.
+    Meter(commands::meter::MeterArgs),
+    /// Decode a wrapper frame or an APDU (hex) to JSON.
+    Decode(commands::decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(a) => commands::demo::run(a),
+        Command::Read(a) => commands::read::run(a),
+        Command::Meter(a) => commands::meter::run(a),
+        Command::Decode(a) => commands::decode::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
