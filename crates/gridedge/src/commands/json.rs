@@ -80,7 +80,20 @@ fn readable_data_value(type_name: &str, value: Value) -> Value {
     }
 }
 
-/// An APDU as readable JSON.
+/// An APDU as readable JSON: `{"apdu": kind, "fields": ...}`, where `kind` is e.g.
+/// "AARQ" or "get-response" and `fields` the APDU's content.
 pub fn apdu(a: &Apdu) -> Value {
-    readable(serde_json::to_value(a).unwrap_or(Value::Null))
+    let inner = match a {
+        Apdu::Aarq(x) => serde_json::to_value(x),
+        Apdu::Aare(x) => serde_json::to_value(x),
+        Apdu::Rlrq(x) => serde_json::to_value(x),
+        Apdu::Rlre(x) => serde_json::to_value(x),
+        Apdu::ConfirmedServiceError(x) => serde_json::to_value(x),
+        // Drop the outer variant name (it repeats the kind).
+        Apdu::Xdlms(x) => serde_json::to_value(x).map(|v| match v {
+            Value::Object(m) if m.len() == 1 => m.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null),
+            other => other,
+        }),
+    };
+    json!({ "apdu": a.kind(), "fields": readable(inner.unwrap_or(Value::Null)) })
 }
