@@ -1,1 +1,42 @@
-//! placeholder
+//! # meter — a simulated DLMS/COSEM smart meter (the pure part)
+//!
+//! A [`SimulatedMeter`] is a single-phase household electricity meter whose every value is a
+//! pure function of its seed, its configuration, the true time the caller supplies and the
+//! commands it has received. Nothing is stored per interval: registers and load-profile
+//! entries are computed on demand, exactly and consistently.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`metrology`] | household load model (shape derived from a real UK household), registers, captures, relay history |
+//! | [`objects`] | the COSEM object tree (IEC 62056-6-2): Clock, Data, Register, Profile generic, Association LN, Disconnect control |
+//! | [`time_zone`] | the meter's wall clock (standard offset + EU summer time) and COSEM date-time conversion |
+//! | [`tcp_server`] | the DLMS/COSEM server over TCP (IEC 62056-47 wrapper) around a meter |
+//! | [`fleet`] | N meters in one process, each on its own TCP listener |
+//! | [`meter`] | [`SimulatedMeter`] and the GET/SET/ACTION dispatch the DLMS server calls |
+//!
+//! Design decisions:
+//! * **Time**: methods take the true UTC `now`; the meter runs on its own clock = `now` +
+//!   drift (uniform ±5 s from the seed) until time synchronisation sets it. All metrology is
+//!   on meter time.
+//! * **Commissioning epoch**: registers are 0 at `MeterConfig::commissioning` (default
+//!   2024-01-01T00:00Z); the load profile captures every 15 minutes after it.
+//! * **Tariffs**: T1 (1.0.1.8.1) is local wall-clock 07:00–23:00, T2 (1.0.1.8.2) the rest,
+//!   every day; T1 + T2 = 1.0.1.8.0 exactly.
+//! * **Relay**: when the disconnector is not `connected`, all energy registers stop; profile
+//!   intervals touched by an open relay carry status bit 6 (0x40); default control mode 4.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod fleet;
+pub mod meter;
+pub mod metrology;
+pub mod objects;
+pub mod tcp_server;
+pub mod time_zone;
+
+pub use meter::{MeterConfig, MeterConfigError, SimulatedMeter};
+pub use metrology::load_model::{LoadModel, LoadModelConfig};
+pub use metrology::registers::EnergyRegisters;
+pub use objects::association_ln::{AssociationContext, AssociationStatus};
+pub use objects::disconnect_control::{ControlMode, ControlState};
+pub use time_zone::MeterTimeZone;

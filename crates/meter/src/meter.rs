@@ -1,0 +1,418 @@
+//! [`SimulatedMeter`]: one simulated smart meter — its configuration, metrology, clock, relay
+//! and association context — and the GET / SET / ACTION dispatch the DLMS server calls
+//! (IEC 62056-5-3 §9.3 services on the IEC 62056-6-2 object model). Pure: the caller supplies
+//! the true UTC time of each request, so everything is deterministic.
+
+use dlms::Data;
+use dlms::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess};
+use jiff::Timestamp;
+use thiserror::Error;
+
+use crate::metrology::load_model::{INTERVAL_MS, LoadModel, LoadModelConfig};
+use crate::metrology::noise::{Stream, uniform};
+use crate::metrology::registers::EnergyRegisters;
+use crate::metrology::{InstantaneousValues, Metrology};
+use crate::objects::association_ln::{AssociationContext, object_list};
+use crate::objects::clock::MeterClock;
+use crate::objects::disconnect_control::{ControlMode, DisconnectControl, RelayTrigger};
+use crate::objects::profile_generic::{
+    self, BufferSelection, CAPTURE_PERIOD_S, ProfileEntry, ProfileWindow, STATUS_CLOCK_ADJUSTED,
+    STATUS_DAYLIGHT_SAVING, STATUS_SUPPLY_DISCONNECTED,
+};
+use crate::objects::{CosemObject, OBJECT_LIST, ObjectRole, find};
+use crate::time_zone::MeterTimeZone;
+
+/// Manufacturer prefix of the logical device name (3 characters, like a FLAG id).
+pub const LOGICAL_DEVICE_NAME_PREFIX: &str = "GRD";
+/// Longest serial number accepted: the logical device name is at most 16 bytes.
+pub const MAX_SERIAL_LEN: usize = 13;
+/// Largest `profile_entries` accepted (about 3 years of 15-minute captures).
+pub const MAX_PROFILE_ENTRIES: u32 = 96 * 1100;
+
+/// Configuration of a simulated meter (fleet-wide; the seed makes each meter different).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeterConfig {
+    /// Commissioning epoch: registers are 0 here and the first capture is 15 minutes later.
+    /// Rounded down to a 15-minute boundary. Default 2024-01-01T00:00:00Z.
+    pub commissioning: Timestamp,
+    /// Ranges of the household parameters.
+    pub load: LoadModelConfig,
+    /// The meter's local time (wall clock of the household, tariff hours, date-times).
+    /// Default UK (GMT/BST), where the load-shape data comes from.
+    pub time_zone: MeterTimeZone,
+    /// Load profile depth, attribute 8 `profile_entries`. Default 96 × 60 = 5760 (60 days).
+    pub profile_entries: u32,
+    /// Initial disconnect control mode. Default mode 4 (remote reconnection is direct).
+    pub control_mode: ControlMode,
+    /// Largest clock drift, ms; each meter's drift is uniform in ±this. Default 5000.
+    pub max_clock_drift_ms: u32,
+}
+
+impl Default for MeterConfig {
+    fn default() -> Self {
+        MeterConfig {
+            commissioning: Timestamp::from_second(1_704_067_200).unwrap_or(Timestamp::UNIX_EPOCH),
+            load: LoadModelConfig::default(),
+            time_zone: MeterTimeZone::UK,
+            profile_entries: 96 * 60,
+            control_mode: ControlMode::Mode4,
+            max_clock_drift_ms: 5_000,
+        }
+    }
+}
+
+/// Why a [`SimulatedMeter`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MeterConfigError {
+    /// The serial number is empty, longer than [`MAX_SERIAL_LEN`] or not printable ASCII
+    /// without spaces.
+    #[error("invalid serial number {0:?}: 1..=13 printable ASCII characters without spaces")]
+    InvalidSerial(String),
+    /// The time-zone offset is not a multiple of 15 minutes within −12:00..=+14:00.
+    #[error("invalid time zone offset {0} min: multiple of 15 in -720..=840")]
+    InvalidTimeZone(i16),
+    /// The annual-consumption range or PV fraction is out of range.
+    #[error("invalid load model ranges: need 0 < min <= max <= 1e6 kWh and 0 <= pv_fraction <= 1")]
+    InvalidLoadModel,
+    /// `profile_entries` is 0 or above [`MAX_PROFILE_ENTRIES`].
+    #[error("invalid profile_entries {0}: 1..={MAX_PROFILE_ENTRIES}")]
+    InvalidProfileEntries(u32),
+}
+
+/// One simulated smart meter (see the crate documentation for the model).
+#[derive(Debug, Clone)]
+pub struct SimulatedMeter {
+    serial: String,
+    seed: u64,
+    config: MeterConfig,
+    metrology: Metrology,
+    clock: MeterClock,
+    relay: DisconnectControl,
+    association: AssociationContext,
+}
+
+impl SimulatedMeter {
+    /// A meter with serial number `serial` whose household, drift and noise all derive from
+    /// `seed`, commissioned per `config` with the relay connected.
+    ///
+    /// # Errors
+    /// [`MeterConfigError`] for an invalid serial or configuration.
+    pub fn new(serial: &str, seed: u64, config: MeterConfig) -> Result<SimulatedMeter, MeterConfigError> {
+        if serial.is_empty() || serial.len() > MAX_SERIAL_LEN || !serial.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(MeterConfigError::InvalidSerial(serial.to_string()));
+        }
+        if !config.time_zone.is_valid() {
+            return Err(MeterConfigError::InvalidTimeZone(config.time_zone.standard_offset_minutes));
+        }
+        if !config.load.is_valid() {
+            return Err(MeterConfigError::InvalidLoadModel);
+        }
+        if config.profile_entries == 0 || config.profile_entries > MAX_PROFILE_ENTRIES {
+            return Err(MeterConfigError::InvalidProfileEntries(config.profile_entries));
+        }
+        let model = LoadModel::new(seed, &config.load, config.time_zone);
+        let metrology = Metrology::new(model, config.commissioning.as_millisecond());
+        let max_drift = f64::from(config.max_clock_drift_ms);
+        let drift_ms = ((uniform(seed, Stream::ClockDrift, 0) * 2.0 - 1.0) * max_drift).round() as i64;
+        Ok(SimulatedMeter {
+            serial: serial.to_string(),
+            seed,
+            clock: MeterClock::new(config.time_zone, drift_ms),
+            relay: DisconnectControl::new(config.control_mode),
+            metrology,
+            config,
+            association: AssociationContext::default(),
+        })
+    }
+
+    /// The serial number (Data 0.0.96.1.0.255).
+    pub fn serial(&self) -> &str {
+        &self.serial
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &MeterConfig {
+        &self.config
+    }
+
+    /// The COSEM logical device name (Data 0.0.42.0.0.255): "GRD" + serial, ≤ 16 bytes.
+    pub fn logical_device_name(&self) -> Vec<u8> {
+        format!("{LOGICAL_DEVICE_NAME_PREFIX}{}", self.serial).into_bytes()
+    }
+
+    /// The metrology (load model parameters, registers at any meter time, captures).
+    pub fn metrology(&self) -> &Metrology {
+        &self.metrology
+    }
+
+    /// The meter clock.
+    pub fn clock(&self) -> &MeterClock {
+        &self.clock
+    }
+
+    /// The disconnector state.
+    pub fn disconnect_control(&self) -> &DisconnectControl {
+        &self.relay
+    }
+
+    /// The meter's own time at true UTC time `now` (true time + drift or the last setting).
+    pub fn meter_time(&self, now: Timestamp) -> Timestamp {
+        Timestamp::from_millisecond(self.clock.meter_ms(now)).unwrap_or(now)
+    }
+
+    /// The energy registers at true time `now` (at the meter's time).
+    pub fn registers(&self, now: Timestamp) -> EnergyRegisters {
+        self.metrology.registers(self.clock.meter_ms(now))
+    }
+
+    /// Voltage, current and active power at true time `now`.
+    pub fn instantaneous(&self, now: Timestamp) -> InstantaneousValues {
+        self.metrology.instantaneous(self.clock.meter_ms(now))
+    }
+
+    /// The load profile's current window (which captures the buffer holds at `now`).
+    pub fn profile_window(&self, now: Timestamp) -> ProfileWindow {
+        let last = self.metrology.last_capture_index(self.clock.meter_ms(now));
+        ProfileWindow::new(last, self.config.profile_entries, self.metrology.epoch_ms())
+    }
+
+    /// Buffer rows for capture indices `first..=last` (see [`ProfileWindow`]), oldest first,
+    /// with capture times and status bits.
+    pub fn profile_entries(&self, first: u64, last: u64) -> Vec<ProfileEntry> {
+        let zone = self.config.time_zone;
+        self.metrology
+            .captures(first, last)
+            .into_iter()
+            .map(|c| {
+                let mut status = 0;
+                if zone.summer_time_at_ms(c.end_ms) {
+                    status |= STATUS_DAYLIGHT_SAVING;
+                }
+                if self.clock.adjusted_within(c.end_ms - INTERVAL_MS, c.end_ms) {
+                    status |= STATUS_CLOCK_ADJUSTED;
+                }
+                if c.supply_interrupted {
+                    status |= STATUS_SUPPLY_DISCONNECTED;
+                }
+                ProfileEntry { capture_time: zone.cosem_from_ms(c.end_ms), status, registers: c.registers }
+            })
+            .collect()
+    }
+
+    /// Replaces the association context shown by Association LN attributes 3..=6 and 8;
+    /// the server calls this after each AARQ/AARE.
+    pub fn set_association_context(&mut self, context: AssociationContext) {
+        self.association = context;
+    }
+
+    /// The current association context.
+    pub fn association_context(&self) -> &AssociationContext {
+        &self.association
+    }
+
+    /// The object list (the objects this meter exposes).
+    pub fn objects(&self) -> &'static [CosemObject] {
+        OBJECT_LIST
+    }
+
+    /// The customer presses the reconnect button at true time `now` (manual_reconnect,
+    /// transition e): closes the relay from ready_for_reconnection. Returns whether the state
+    /// changed.
+    pub fn manual_reconnect(&mut self, now: Timestamp) -> bool {
+        self.trigger_relay(now, RelayTrigger::ManualReconnect)
+    }
+
+    /// Applies a relay trigger at true time `now`, opening or closing the supply as the new
+    /// state requires. Returns whether the state changed.
+    pub fn trigger_relay(&mut self, now: Timestamp, trigger: RelayTrigger) -> bool {
+        let changed = self.relay.apply(trigger);
+        let t = self.clock.meter_ms(now);
+        if self.relay.output_state() {
+            self.metrology.close_relay(t);
+        } else {
+            self.metrology.open_relay(t);
+        }
+        changed
+    }
+
+    fn lookup(class_id: u16, ln: dlms::Obis) -> Result<&'static CosemObject, DataAccessResult> {
+        let o = find(ln).ok_or(DataAccessResult::ObjectUndefined)?;
+        if o.class_id != class_id {
+            return Err(DataAccessResult::ObjectClassInconsistent);
+        }
+        Ok(o)
+    }
+
+    /// GET of one attribute at true time `now` (IEC 62056-5-3 §9.3 GET service).
+    ///
+    /// # Errors
+    /// `ObjectUndefined` (no object with that logical name), `ObjectClassInconsistent` (class
+    /// id differs), `ObjectUnavailable` (the class has no such attribute), `ReadWriteDenied`
+    /// (not readable, see the object list's access rights), `OtherReason` (selective access
+    /// on an attribute or with a selector it does not support), and the buffer errors of
+    /// [`profile_generic::select`].
+    pub fn get(
+        &mut self,
+        now: Timestamp,
+        desc: &CosemAttributeDescriptor,
+        access: Option<&SelectiveAccess>,
+    ) -> Result<Data, DataAccessResult> {
+        let o = Self::lookup(desc.class_id, desc.instance_id)?;
+        let a = o.attribute(desc.attribute_id).ok_or(DataAccessResult::ObjectUnavailable)?;
+        if !a.mode.can_read() {
+            return Err(DataAccessResult::ReadWriteDenied);
+        }
+        if let Some(sa) = access {
+            if !a.selectors.contains(&sa.selector()) {
+                return Err(DataAccessResult::OtherReason);
+            }
+        }
+        if desc.attribute_id == 1 {
+            return Ok(Data::OctetString(o.logical_name.0.to_vec()));
+        }
+        let t = self.clock.meter_ms(now);
+        let id = desc.attribute_id;
+        let value = match o.role {
+            ObjectRole::Clock => self.clock.attribute(id, t),
+            ObjectRole::SerialNumber => Some(Data::OctetString(self.serial.as_bytes().to_vec())),
+            ObjectRole::LogicalDeviceName => Some(Data::OctetString(self.logical_device_name())),
+            ObjectRole::Register(q) => match id {
+                2 if q.is_energy() => q.energy_value(&self.metrology.registers(t)),
+                2 => q.instantaneous_value(&self.metrology.instantaneous(t)),
+                3 => Some(q.scaler_unit().to_data()),
+                _ => None,
+            },
+            ObjectRole::ProfileStatus => Some(Data::Unsigned(self.current_status(t))),
+            ObjectRole::LoadProfile => return self.get_profile(now, id, access),
+            ObjectRole::CurrentAssociation => match id {
+                2 => Some(object_list(OBJECT_LIST)),
+                _ => self.association.attribute(id),
+            },
+            ObjectRole::DisconnectControl => self.relay.attribute(id),
+        };
+        value.ok_or(DataAccessResult::ObjectUnavailable)
+    }
+
+    /// Profile status now: summer time and relay open.
+    fn current_status(&self, t_ms: i64) -> u8 {
+        let mut s = 0;
+        if self.config.time_zone.summer_time_at_ms(t_ms) {
+            s |= STATUS_DAYLIGHT_SAVING;
+        }
+        if !self.relay.output_state() {
+            s |= STATUS_SUPPLY_DISCONNECTED;
+        }
+        s
+    }
+
+    fn get_profile(&self, now: Timestamp, id: i8, access: Option<&SelectiveAccess>) -> Result<Data, DataAccessResult> {
+        let window = self.profile_window(now);
+        Ok(match id {
+            2 => {
+                let BufferSelection { first, last, columns } =
+                    profile_generic::select(access, &window, &self.config.time_zone)?;
+                Data::Array(self.profile_entries(first, last).iter().map(|e| e.to_data(&columns)).collect())
+            }
+            3 => profile_generic::capture_objects_data(),
+            4 => Data::DoubleLongUnsigned(CAPTURE_PERIOD_S),
+            5 => Data::Enum(profile_generic::SORT_METHOD_FIFO),
+            6 => profile_generic::sort_object_data(),
+            7 => Data::DoubleLongUnsigned(u32::try_from(window.entries_in_use()).unwrap_or(u32::MAX)),
+            8 => Data::DoubleLongUnsigned(self.config.profile_entries),
+            _ => return Err(DataAccessResult::ObjectUnavailable),
+        })
+    }
+
+    /// SET of one attribute at true time `now` (IEC 62056-5-3 §9.3 SET service). Writable:
+    /// Clock time (2) and Disconnect control control_mode (4, enum 0..=6).
+    ///
+    /// Returns `Success` or the reason: the lookup and access errors of [`SimulatedMeter::get`]
+    /// (`ReadWriteDenied` for read-only attributes), `OtherReason` for any selective access,
+    /// `TypeUnmatched` for a value of the wrong type, `OtherReason` for a value out of range.
+    pub fn set(
+        &mut self,
+        now: Timestamp,
+        desc: &CosemAttributeDescriptor,
+        access: Option<&SelectiveAccess>,
+        value: &Data,
+    ) -> DataAccessResult {
+        let o = match Self::lookup(desc.class_id, desc.instance_id) {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        let Some(a) = o.attribute(desc.attribute_id) else { return DataAccessResult::ObjectUnavailable };
+        if !a.mode.can_write() {
+            return DataAccessResult::ReadWriteDenied;
+        }
+        if access.is_some() {
+            return DataAccessResult::OtherReason;
+        }
+        match (o.role, desc.attribute_id) {
+            (ObjectRole::Clock, 2) => self.clock.set_time(now, value),
+            (ObjectRole::DisconnectControl, 4) => match value {
+                Data::Enum(v) => match ControlMode::from_u8(*v) {
+                    Some(mode) => {
+                        self.relay.mode = mode;
+                        DataAccessResult::Success
+                    }
+                    None => DataAccessResult::OtherReason,
+                },
+                _ => DataAccessResult::TypeUnmatched,
+            },
+            _ => DataAccessResult::ReadWriteDenied,
+        }
+    }
+
+    /// ACTION on one method at true time `now` (IEC 62056-5-3 §9.3 ACTION service).
+    /// Offered: Disconnect control 1 `remote_disconnect` and 2 `remote_reconnect` (data
+    /// integer (0) or absent), Clock 1 `adjust_to_quarter`, 3 `adjust_to_minute`, 6
+    /// `shift_time`. None returns data.
+    ///
+    /// # Errors
+    /// `ObjectUndefined`, `ObjectClassInconsistent`, `ObjectUnavailable` (no such method),
+    /// `ReadWriteDenied` (method without access), `TypeUnmatched` (wrong parameter type),
+    /// `OtherReason` (parameter out of range; remote relay methods in control mode 0;
+    /// Association LN method 1, which the server's association state machine answers).
+    pub fn action(
+        &mut self,
+        now: Timestamp,
+        desc: &CosemMethodDescriptor,
+        param: Option<&Data>,
+    ) -> Result<Option<Data>, ActionResult> {
+        let o = Self::lookup(desc.class_id, desc.instance_id).map_err(action_result)?;
+        let m = o.method(desc.method_id).ok_or(ActionResult::ObjectUnavailable)?;
+        if m.mode == crate::objects::access::MethodAccessMode::NoAccess {
+            return Err(ActionResult::ReadWriteDenied);
+        }
+        match o.role {
+            ObjectRole::Clock => self.clock.action(now, desc.method_id, param),
+            ObjectRole::DisconnectControl => {
+                if !matches!(param, None | Some(Data::Integer(_))) {
+                    return Err(ActionResult::TypeUnmatched);
+                }
+                if self.relay.mode == ControlMode::None {
+                    return Err(ActionResult::OtherReason);
+                }
+                let trigger =
+                    if desc.method_id == 1 { RelayTrigger::RemoteDisconnect } else { RelayTrigger::RemoteReconnect };
+                self.trigger_relay(now, trigger);
+                Ok(None)
+            }
+            _ => Err(ActionResult::OtherReason),
+        }
+    }
+}
+
+/// Maps a lookup failure onto the ACTION result enumeration.
+fn action_result(e: DataAccessResult) -> ActionResult {
+    match e {
+        DataAccessResult::ObjectUndefined => ActionResult::ObjectUndefined,
+        DataAccessResult::ObjectClassInconsistent => ActionResult::ObjectClassInconsistent,
+        _ => ActionResult::OtherReason,
+    }
+}

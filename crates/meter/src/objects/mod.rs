@@ -1,0 +1,239 @@
+//! The COSEM object tree of the simulated meter: which objects exist, their interface class
+//! and version (IEC 62056-6-2 §4), logical names (IEC 62056-6-1 OBIS) and access rights, and
+//! how each class encodes its attributes.
+//!
+//! The tree is a static table of [`CosemObject`]s; each names the meter function backing it
+//! ([`ObjectRole`]). The same table feeds the Association LN `object_list` and the access
+//! checks of [`crate::SimulatedMeter`]'s GET/SET/ACTION dispatch.
+
+pub mod access;
+pub mod association_ln;
+pub mod clock;
+pub mod disconnect_control;
+pub mod profile_generic;
+pub mod register;
+
+use dlms::Obis;
+use dlms::obis::codes;
+
+use access::AttributeAccessMode::{NoAccess, Read, ReadWrite};
+use access::MethodAccessMode::{Access, NoAccess as NoMethodAccess};
+use access::{AttributeAccess, MethodAccess, attr, method};
+use register::RegisterQuantity;
+
+/// Interface class Data (IEC 62056-6-2 §4.3.1).
+pub const CLASS_DATA: u16 = 1;
+/// Interface class Register (§4.3.2).
+pub const CLASS_REGISTER: u16 = 3;
+/// Interface class Profile generic (§4.3.6).
+pub const CLASS_PROFILE_GENERIC: u16 = 7;
+/// Interface class Clock (§4.5.1).
+pub const CLASS_CLOCK: u16 = 8;
+/// Interface class Association LN (§4.4, class_id 15).
+pub const CLASS_ASSOCIATION_LN: u16 = 15;
+/// Interface class Disconnect control (§4.5.8).
+pub const CLASS_DISCONNECT_CONTROL: u16 = 70;
+
+/// The meter function behind a COSEM object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ObjectRole {
+    /// Clock 0.0.1.0.0.255.
+    Clock,
+    /// Data 0.0.96.1.0.255, meter serial number.
+    SerialNumber,
+    /// Data 0.0.42.0.0.255, COSEM logical device name.
+    LogicalDeviceName,
+    /// A Register object.
+    Register(RegisterQuantity),
+    /// Data 0.0.96.10.1.255, load-profile status word.
+    ProfileStatus,
+    /// Profile generic 1.0.99.1.0.255, the 15-minute load profile.
+    LoadProfile,
+    /// Association LN 0.0.40.0.0.255, the current association.
+    CurrentAssociation,
+    /// Disconnect control 0.0.96.3.10.255.
+    DisconnectControl,
+}
+
+/// One COSEM object: class, version, logical name, access rights and role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CosemObject {
+    /// Interface class id.
+    pub class_id: u16,
+    /// Interface class version.
+    pub version: u8,
+    /// Logical name (OBIS).
+    pub logical_name: Obis,
+    /// Every attribute of the class with its access mode (index 1..=n, in order).
+    pub attributes: &'static [AttributeAccess],
+    /// Every method of the class with its access mode (index 1..=n, in order).
+    pub methods: &'static [MethodAccess],
+    /// The meter function behind it.
+    pub role: ObjectRole,
+}
+
+impl CosemObject {
+    /// The access entry of attribute `id`, `None` when the class has no such attribute.
+    pub fn attribute(&self, id: i8) -> Option<&'static AttributeAccess> {
+        self.attributes.iter().find(|a| a.attribute_id == id)
+    }
+
+    /// The access entry of method `id`, `None` when the class has no such method.
+    pub fn method(&self, id: i8) -> Option<&'static MethodAccess> {
+        self.methods.iter().find(|m| m.method_id == id)
+    }
+}
+
+const DATA_ATTRIBUTES: &[AttributeAccess] = &[attr(1, Read), attr(2, Read)];
+const REGISTER_ATTRIBUTES: &[AttributeAccess] = &[attr(1, Read), attr(2, Read), attr(3, Read)];
+/// Register method 1 `reset` is not offered: the registers are cumulative since commissioning.
+const REGISTER_METHODS: &[MethodAccess] = &[method(1, NoMethodAccess)];
+
+/// Clock (class 8 version 0): the time is writable (time synchronisation); the zone and
+/// summer-time settings are fixed by the meter's configuration.
+const CLOCK_ATTRIBUTES: &[AttributeAccess] = &[
+    attr(1, Read),
+    attr(2, ReadWrite),
+    attr(3, Read),
+    attr(4, Read),
+    attr(5, Read),
+    attr(6, Read),
+    attr(7, Read),
+    attr(8, Read),
+    attr(9, Read),
+];
+/// Clock methods: 1 adjust_to_quarter, 3 adjust_to_minute and 6 shift_time are offered;
+/// 2 adjust_to_measuring_period, 4 adjust_to_preset_time, 5 preset_adjusting_time are not.
+const CLOCK_METHODS: &[MethodAccess] = &[
+    method(1, Access),
+    method(2, NoMethodAccess),
+    method(3, Access),
+    method(4, NoMethodAccess),
+    method(5, NoMethodAccess),
+    method(6, Access),
+];
+
+/// Profile generic (class 7 version 1): the buffer supports selective access by range (1)
+/// and by entry (2).
+const PROFILE_ATTRIBUTES: &[AttributeAccess] = &[
+    attr(1, Read),
+    AttributeAccess { attribute_id: 2, mode: Read, selectors: &[1, 2] },
+    attr(3, Read),
+    attr(4, Read),
+    attr(5, Read),
+    attr(6, Read),
+    attr(7, Read),
+    attr(8, Read),
+];
+/// Profile generic methods 1 reset and 2 capture are not offered (the buffer is generated).
+const PROFILE_METHODS: &[MethodAccess] = &[method(1, NoMethodAccess), method(2, NoMethodAccess)];
+
+/// Association LN (class 15 version 1): the secret (7) and security_setup_reference (9) are
+/// not readable.
+const ASSOCIATION_ATTRIBUTES: &[AttributeAccess] = &[
+    attr(1, Read),
+    attr(2, Read),
+    attr(3, Read),
+    attr(4, Read),
+    attr(5, Read),
+    attr(6, Read),
+    attr(7, NoAccess),
+    attr(8, Read),
+    attr(9, NoAccess),
+];
+/// Association LN methods: 1 reply_to_HLS_authentication (answered by the association state
+/// machine of the server, not by the object tree); 2 change_HLS_secret, 3 add_object,
+/// 4 remove_object are not offered.
+const ASSOCIATION_METHODS: &[MethodAccess] =
+    &[method(1, Access), method(2, NoMethodAccess), method(3, NoMethodAccess), method(4, NoMethodAccess)];
+
+/// Disconnect control (class 70 version 0): control_mode is writable.
+const DISCONNECT_ATTRIBUTES: &[AttributeAccess] = &[attr(1, Read), attr(2, Read), attr(3, Read), attr(4, ReadWrite)];
+const DISCONNECT_METHODS: &[MethodAccess] = &[method(1, Access), method(2, Access)];
+
+const fn register(q: RegisterQuantity) -> CosemObject {
+    CosemObject {
+        class_id: CLASS_REGISTER,
+        version: 0,
+        logical_name: q.logical_name(),
+        attributes: REGISTER_ATTRIBUTES,
+        methods: REGISTER_METHODS,
+        role: ObjectRole::Register(q),
+    }
+}
+
+const fn data(logical_name: Obis, role: ObjectRole) -> CosemObject {
+    CosemObject { class_id: CLASS_DATA, version: 0, logical_name, attributes: DATA_ATTRIBUTES, methods: &[], role }
+}
+
+/// Every object of the meter, in the order of the Association LN `object_list`.
+pub const OBJECT_LIST: &[CosemObject] = &[
+    CosemObject {
+        class_id: CLASS_ASSOCIATION_LN,
+        version: 1,
+        logical_name: codes::ASSOCIATION_LN,
+        attributes: ASSOCIATION_ATTRIBUTES,
+        methods: ASSOCIATION_METHODS,
+        role: ObjectRole::CurrentAssociation,
+    },
+    CosemObject {
+        class_id: CLASS_CLOCK,
+        version: 0,
+        logical_name: codes::CLOCK,
+        attributes: CLOCK_ATTRIBUTES,
+        methods: CLOCK_METHODS,
+        role: ObjectRole::Clock,
+    },
+    data(codes::SERIAL_NUMBER, ObjectRole::SerialNumber),
+    data(codes::LOGICAL_DEVICE_NAME, ObjectRole::LogicalDeviceName),
+    register(RegisterQuantity::ActiveEnergyImport),
+    register(RegisterQuantity::ActiveEnergyImportT1),
+    register(RegisterQuantity::ActiveEnergyImportT2),
+    register(RegisterQuantity::ActiveEnergyExport),
+    register(RegisterQuantity::ReactiveEnergyImport),
+    register(RegisterQuantity::ReactiveEnergyExport),
+    register(RegisterQuantity::VoltageL1),
+    register(RegisterQuantity::CurrentL1),
+    register(RegisterQuantity::ActivePowerImport),
+    data(codes::LOAD_PROFILE_STATUS, ObjectRole::ProfileStatus),
+    CosemObject {
+        class_id: CLASS_PROFILE_GENERIC,
+        version: 1,
+        logical_name: codes::LOAD_PROFILE_1,
+        attributes: PROFILE_ATTRIBUTES,
+        methods: PROFILE_METHODS,
+        role: ObjectRole::LoadProfile,
+    },
+    CosemObject {
+        class_id: CLASS_DISCONNECT_CONTROL,
+        version: 0,
+        logical_name: codes::DISCONNECT_CONTROL,
+        attributes: DISCONNECT_ATTRIBUTES,
+        methods: DISCONNECT_METHODS,
+        role: ObjectRole::DisconnectControl,
+    },
+];
+
+/// The object with logical name `ln`, if the meter has one.
+pub fn find(ln: Obis) -> Option<&'static CosemObject> {
+    OBJECT_LIST.iter().find(|o| o.logical_name == ln)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_names_are_unique_and_tables_are_dense() {
+        for (i, o) in OBJECT_LIST.iter().enumerate() {
+            assert!(OBJECT_LIST[i + 1..].iter().all(|p| p.logical_name != o.logical_name), "{}", o.logical_name);
+            for (k, a) in o.attributes.iter().enumerate() {
+                assert_eq!(a.attribute_id as usize, k + 1);
+            }
+            for (k, m) in o.methods.iter().enumerate() {
+                assert_eq!(m.method_id as usize, k + 1);
+            }
+            assert!(o.attribute(1).is_some_and(|a| a.mode.can_read()), "logical_name readable");
+        }
+    }
+}
