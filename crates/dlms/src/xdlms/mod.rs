@@ -17,14 +17,14 @@ pub mod set;
 
 pub use action::{ActionRequest, ActionResponse, ActionResponseWithOptionalData};
 pub use apdu::XdlmsApdu;
-pub use descriptor::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult};
+pub use conformance::Conformance;
 pub use descriptor::AttributeDescriptorWithSelection;
+pub use descriptor::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult};
 pub use exception::{ExceptionResponse, ExceptionServiceError, StateError};
 pub use get::{DataBlockG, DataBlockGResult, GetDataResult, GetRequest, GetResponse};
+pub use initiate::{InitiateRequest, InitiateResponse};
 pub use invoke_id::{InvokeIdAndPriority, LongInvokeIdAndPriority};
 pub use notification::{DataNotification, EventNotificationRequest};
-pub use set::{DataBlockSA, SetRequest, SetResponse};
 pub use selective_access::{CaptureObjectDefinition, EntryDescriptor, RangeDescriptor, SelectiveAccess};
-pub use conformance::Conformance;
-pub use initiate::{InitiateRequest, InitiateResponse};
 pub use service_error::{ConfirmedService, ConfirmedServiceError, InitiateError, ServiceError};
+pub use set::{DataBlockSA, SetRequest, SetResponse};
