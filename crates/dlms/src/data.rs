@@ -426,7 +426,7 @@ fn min_encoded_size(td: &TypeDescription) -> usize {
             _ => 0,
         },
         TypeDescription::Array(n, inner) => (*n as usize).saturating_mul(min_encoded_size(inner)),
-        TypeDescription::Structure(m) => m.iter().map(min_encoded_size).sum(),
+        TypeDescription::Structure(m) => m.iter().map(min_encoded_size).fold(0, usize::saturating_add),
     }
 }
 
