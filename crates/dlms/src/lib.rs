@@ -12,6 +12,7 @@
 //! | [`acse`] | IEC 62056-5-3 §9.4 ACSE (AARQ/AARE/RLRQ/RLRE) |
 //! | [`apdu`] | any APDU, dispatched on its first byte |
 //! | [`association`] | IEC 62056-5-3 §7.3 client and server association state machines |
+//! | [`security`] | IEC 62056-5-3 §9.2 security: suite 0 (AES-GCM-128), ciphered APDUs, HLS-GMAC, key wrap, Security setup (class 64) |
 //! | [`wrapper`] | IEC 62056-47 TCP/UDP wrapper |
 //! | [`codec`] | the `Reader` cursor and `DecodeError` every decoder uses |
 #![forbid(unsafe_code)]
@@ -26,6 +27,7 @@ pub mod datetime;
 pub mod obis;
 #[cfg(test)]
 pub(crate) mod proptest_strategies;
+pub mod security;
 pub mod unit;
 pub mod wrapper;
 pub mod xdlms;

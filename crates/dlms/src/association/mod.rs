@@ -4,8 +4,14 @@
 //! (`handle_apdu`) and asked what to send (`poll_transmit`); they own no socket and no
 //! timer. The same machines run over the TCP wrapper, HDLC or the field-network model.
 //!
-//! Only logical-name referencing without ciphering is negotiated here, with no
-//! authentication (lowest level security) or low level security (a password).
+//! Logical-name referencing is negotiated, with no authentication (lowest level
+//! security), low level security (a password) or high level security mechanism 5
+//! (HLS-GMAC). With [`crate::security::SecuritySettings`] (client:
+//! [`ClientConfig::security`]; server: [`ServerAssociation::with_security`]) the
+//! association uses the `Logical_Name_Referencing_With_Ciphering` context: the
+//! InitiateRequest/Response travel as glo-initiateRequest/Response, and afterwards every
+//! xDLMS APDU is protected as the security policy requires (glo- or, with a dedicated
+//! key, ded- ciphering), transparently for the callers (IEC 62056-5-3 §9.2.7).
 
 pub mod client;
 pub mod server;
@@ -25,6 +31,11 @@ pub enum Authentication {
         /// The LLS secret.
         password: Vec<u8>,
     },
+    /// High level security mechanism 5, HLS-GMAC (IEC 62056-5-3 §9.2.7.4): a 4-pass
+    /// challenge exchange proved with the global unicast encryption key and the
+    /// authentication key of the association's security settings (which are therefore
+    /// required).
+    HighGmac,
 }
 
 impl Authentication {
@@ -33,6 +44,7 @@ impl Authentication {
         match self {
             Authentication::None => crate::acse::MechanismName::None,
             Authentication::Low { .. } => crate::acse::MechanismName::Lls,
+            Authentication::HighGmac => crate::acse::MechanismName::HlsGmac,
         }
     }
 }

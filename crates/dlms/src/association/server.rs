@@ -11,22 +11,41 @@
 //! Errors in the client's requests are answered on the wire, never by a panic:
 //! requests outside an association get an exception-response (state-error
 //! service-not-allowed); undecodable APDUs get an exception-response (service-unknown).
+//!
+//! Built with [`ServerAssociation::with_security`], the machine accepts only the
+//! ciphered LN context: the AARQ must carry the client system title and a
+//! glo-initiateRequest (which may carry a dedicated key); the AARE carries the server
+//! system title and a glo-initiateResponse. With [`Authentication::HighGmac`] the AARE
+//! says `authentication-required` with a StoC challenge and, until the client's f(StoC)
+//! verifies in reply_to_HLS_authentication (answered with f(CtoS)), nothing else is
+//! served ([`ServerState::AuthenticationPending`]). Afterwards every request must be
+//! protected as the security policy requires and every response is protected in the
+//! request's form. Undecipherable or replayed APDUs are answered in clear with
+//! exception-response deciphering-error / invocation-counter-error (the counter the
+//! server expects); every such refusal is also a security event, available from
+//! [`ServerAssociation::poll_security_event`].
 
 use std::collections::VecDeque;
 
-use crate::acse::{Aare, Aarq, AcseServiceUserDiagnostic, ApplicationContextName, MechanismName, Rlre};
+use crate::acse::{
+    Aare, Aarq, AcseServiceUserDiagnostic, ApplicationContextName, MechanismName, Rlre, UserInformation,
+};
 use crate::apdu::Apdu;
 use crate::association::Authentication;
 use crate::codec::Codec;
 use crate::data::Data;
+use crate::security::ciphered_apdu::is_ciphered_tag;
+use crate::security::context::{MAX_PROTECTION_OVERHEAD, apdu_name};
+use crate::security::hls_gmac::{self, REPLY_TO_HLS_AUTHENTICATION};
+use crate::security::{AesKey, CipheringForm, KeyId, KeyScope, SecurityContext, SecurityError, SecuritySettings};
 use crate::xdlms::action::{ActionRequest, ActionResponse, ActionResponseWithOptionalData};
 use crate::xdlms::apdu::XdlmsApdu;
 use crate::xdlms::conformance::Conformance;
 use crate::xdlms::exception::{ExceptionResponse, ExceptionServiceError, StateError};
 use crate::xdlms::get::{DataBlockG, DataBlockGResult, GetDataResult, GetRequest, GetResponse};
-use crate::xdlms::initiate::InitiateResponse;
+use crate::xdlms::initiate::{InitiateRequest, InitiateResponse};
 use crate::xdlms::invoke_id::InvokeIdAndPriority;
-use crate::xdlms::service_error::InitiateError;
+use crate::xdlms::service_error::{ConfirmedServiceError, InitiateError};
 use crate::xdlms::set::{SetRequest, SetResponse};
 use crate::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess};
 
@@ -117,6 +136,9 @@ impl ServerConfig {
 pub enum ServerState {
     /// Waiting for an AARQ.
     Idle,
+    /// HLS: the AARE asked for authentication; only reply_to_HLS_authentication is
+    /// served until the client's f(StoC) verifies.
+    AuthenticationPending,
     /// Associated: serving requests.
     Associated,
     /// Released by RLRQ (a new AARQ may open a new association).
@@ -138,6 +160,13 @@ struct LongGet {
     last_sent_block: u32,
 }
 
+/// The two challenges of a pending HLS exchange.
+#[derive(Debug)]
+struct HlsChallenges {
+    ctos: Vec<u8>,
+    stoc: Vec<u8>,
+}
+
 /// The server association state machine (see the module docs).
 #[derive(Debug)]
 pub struct ServerAssociation {
@@ -148,6 +177,16 @@ pub struct ServerAssociation {
     client_max_pdu: usize,
     long_get: Option<LongGet>,
     transmit: VecDeque<Vec<u8>>,
+    /// Security settings: `Some` makes this a ciphered-context server.
+    security: Option<SecuritySettings>,
+    /// The security context of the current association.
+    security_ctx: Option<SecurityContext>,
+    hls: Option<HlsChallenges>,
+    /// How the request being served was ciphered (the response mirrors it).
+    response_form: Option<CipheringForm>,
+    /// The last global unicast counter accepted before the APDU being served.
+    unicast_floor: Option<u32>,
+    security_events: VecDeque<SecurityError>,
 }
 
 impl ServerAssociation {
@@ -162,7 +201,36 @@ impl ServerAssociation {
             client_max_pdu: 0,
             long_get: None,
             transmit: VecDeque::new(),
+            security: None,
+            security_ctx: None,
+            hls: None,
+            response_form: None,
+            unicast_floor: None,
+            security_events: VecDeque::new(),
         }
+    }
+
+    /// A new machine for the client at `client_sap` that requires the ciphered LN
+    /// context with `security` (keys, system titles, policy, counter store; one
+    /// Security setup object). `config.authentication` may be
+    /// [`Authentication::HighGmac`], `Low` or `None` (ciphering without HLS).
+    pub fn with_security(config: ServerConfig, client_sap: u16, security: SecuritySettings) -> Self {
+        let mut s = ServerAssociation::new(config, client_sap);
+        s.security = Some(security);
+        s
+    }
+
+    /// The next security event (a refused ciphered APDU, replayed counter, failed HLS
+    /// authentication, unciphered request, counter store failure), oldest first. Each is
+    /// also answered on the wire; callers should log them with the client's address.
+    pub fn poll_security_event(&mut self) -> Option<SecurityError> {
+        self.security_events.pop_front()
+    }
+
+    /// The security context of the current association (client system title, policy,
+    /// counters), if ciphered.
+    pub fn security(&self) -> Option<&SecurityContext> {
+        self.security_ctx.as_ref()
     }
 
     /// The current state.
@@ -184,6 +252,26 @@ impl ServerAssociation {
     /// available from [`ServerAssociation::poll_transmit`]. Never fails: protocol errors
     /// are answered on the wire.
     pub fn handle_apdu(&mut self, bytes: &[u8], server: &mut impl CosemServer) {
+        self.response_form = None;
+        self.unicast_floor = None;
+        if let Some(sec) = &self.security_ctx {
+            match sec.last_incoming_counter(KeyId::GlobalUnicastEncryption) {
+                Ok(floor) => self.unicast_floor = floor,
+                Err(e) => return self.security_failure(e),
+            }
+        }
+        let deciphered;
+        let bytes = match bytes.first() {
+            Some(&t) if is_ciphered_tag(t) && self.security_ctx.is_some() => match self.open_ciphered(bytes) {
+                Some(plain) => {
+                    deciphered = plain;
+                    deciphered.as_slice()
+                }
+                None => return,
+            },
+            _ => bytes,
+        };
+        let ciphered = self.response_form.is_some();
         let apdu = match Apdu::from_bytes(bytes) {
             Ok(a) => a,
             Err(_) => {
@@ -191,17 +279,29 @@ impl ServerAssociation {
                 return;
             }
         };
+        let in_association = matches!(self.state, ServerState::Associated | ServerState::AuthenticationPending);
         match apdu {
-            Apdu::Aarq(aarq) => self.on_aarq(&aarq),
-            Apdu::Rlrq(_) if self.state == ServerState::Associated => {
+            Apdu::Aarq(aarq) if !ciphered => self.on_aarq(&aarq),
+            Apdu::Rlrq(_) if in_association && !ciphered => {
                 self.state = ServerState::Released;
                 self.long_get = None;
+                self.end_security();
                 self.send(Apdu::Rlre(Rlre::normal()));
             }
             Apdu::Xdlms(x) if x.is_request() => {
-                if self.state != ServerState::Associated {
+                if !in_association {
                     self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::OperationNotPossible);
                     return;
+                }
+                if !ciphered {
+                    if let Some(sec) = &self.security_ctx {
+                        if sec.required_protection(x.tag()).is_some() {
+                            return self.security_failure(SecurityError::Unprotected { apdu: apdu_name(x.tag()) });
+                        }
+                    }
+                }
+                if self.state == ServerState::AuthenticationPending {
+                    return self.on_pending_authentication(x);
                 }
                 match x {
                     XdlmsApdu::GetRequest(r) => self.on_get(r, server),
@@ -214,37 +314,87 @@ impl ServerAssociation {
         }
     }
 
-    fn on_aarq(&mut self, aarq: &Aarq) {
-        let context = aarq.application_context_name.clone();
-        if context != ApplicationContextName::LogicalNameNoCiphering {
-            return self.reject(AcseServiceUserDiagnostic::ApplicationContextNameNotSupported);
+    /// Deciphers a ciphered request; on failure answers with the exception-response
+    /// and records the security event.
+    fn open_ciphered(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let sec = self.security_ctx.as_mut()?;
+        match sec.unprotect(bytes) {
+            Ok(opened) => {
+                self.response_form = Some(opened.form);
+                Some(opened.apdu)
+            }
+            Err(e) => {
+                self.security_failure(e);
+                None
+            }
         }
-        let mechanism = aarq.mechanism_name.clone().unwrap_or(MechanismName::None);
-        match (&self.config.authentication, &mechanism) {
-            (Authentication::None, MechanismName::None) => {}
+    }
+
+    /// Records a security event and answers in clear: invocation-counter-error with the
+    /// lowest counter the server would accept for a replay, else deciphering-error
+    /// (IEC 62056-5-3 §9.5 ExceptionResponse).
+    fn security_failure(&mut self, e: SecurityError) {
+        let service_error = match e {
+            SecurityError::Replay { last, .. } => ExceptionServiceError::InvocationCounterError(last.saturating_add(1)),
+            _ => ExceptionServiceError::DecipheringError,
+        };
+        self.security_events.push_back(e);
+        self.exception(StateError::ServiceUnknown, service_error);
+    }
+
+    fn end_security(&mut self) {
+        self.security_ctx = None;
+        self.hls = None;
+    }
+
+    /// The application context this server offers.
+    fn context_name(&self) -> ApplicationContextName {
+        if self.security.is_some() {
+            ApplicationContextName::LogicalNameWithCiphering
+        } else {
+            ApplicationContextName::LogicalNameNoCiphering
+        }
+    }
+
+    /// Checks the AARQ's mechanism and secret; returns the HLS challenge CtoS when
+    /// HLS-GMAC is used.
+    fn check_authentication(
+        &self,
+        aarq: &Aarq,
+        mechanism: &MechanismName,
+    ) -> Result<Option<Vec<u8>>, AcseServiceUserDiagnostic> {
+        let given = aarq.calling_authentication_value.as_ref().and_then(|v| v.as_bytes());
+        match (&self.config.authentication, mechanism) {
+            (Authentication::None, MechanismName::None) => Ok(None),
             (Authentication::Low { password }, MechanismName::Lls) => {
-                let given = aarq.calling_authentication_value.as_ref().and_then(|v| v.as_bytes());
-                if given != Some(password.as_slice()) {
-                    return self.reject(AcseServiceUserDiagnostic::AuthenticationFailure);
+                if given == Some(password.as_slice()) {
+                    Ok(None)
+                } else {
+                    Err(AcseServiceUserDiagnostic::AuthenticationFailure)
                 }
             }
-            (Authentication::Low { .. }, MechanismName::None) => {
-                return self.reject(AcseServiceUserDiagnostic::AuthenticationMechanismNameRequired);
+            (Authentication::HighGmac, MechanismName::HlsGmac) if self.security.is_some() => match given {
+                Some(ctos) if hls_gmac::check_challenge(ctos.len()).is_ok() => Ok(Some(ctos.to_vec())),
+                _ => Err(AcseServiceUserDiagnostic::AuthenticationFailure),
+            },
+            (Authentication::Low { .. } | Authentication::HighGmac, MechanismName::None) => {
+                Err(AcseServiceUserDiagnostic::AuthenticationMechanismNameRequired)
             }
-            _ => return self.reject(AcseServiceUserDiagnostic::AuthenticationMechanismNameNotRecognised),
+            _ => Err(AcseServiceUserDiagnostic::AuthenticationMechanismNameNotRecognised),
         }
-        let Some(initiate) = aarq.initiate_request() else {
-            return self.refuse_initiate(InitiateError::Other);
-        };
+    }
+
+    /// Checks the InitiateRequest; returns the negotiated conformance.
+    fn negotiate(&mut self, initiate: &InitiateRequest) -> Result<Conformance, InitiateError> {
         if initiate.proposed_dlms_version_number < DLMS_VERSION {
-            return self.refuse_initiate(InitiateError::DlmsVersionTooLow);
+            return Err(InitiateError::DlmsVersionTooLow);
         }
         if initiate.client_max_receive_pdu_size != 0 && initiate.client_max_receive_pdu_size < MIN_CLIENT_PDU_SIZE {
-            return self.refuse_initiate(InitiateError::PduSizeTooShort);
+            return Err(InitiateError::PduSizeTooShort);
         }
         let negotiated = initiate.proposed_conformance.intersection(self.config.conformance);
         if negotiated.is_empty() {
-            return self.refuse_initiate(InitiateError::IncompatibleConformance);
+            return Err(InitiateError::IncompatibleConformance);
         }
         self.negotiated = negotiated;
         // 0 means "no limit" in the InitiateRequest; use the largest wrapper payload.
@@ -252,21 +402,218 @@ impl ServerAssociation {
             0 => 0xFFFF,
             n => n as usize,
         };
+        Ok(negotiated)
+    }
+
+    fn on_aarq(&mut self, aarq: &Aarq) {
+        // A new AARQ ends the current association, if any.
+        self.state = ServerState::Idle;
+        self.end_security();
+        self.long_get = None;
+        if self.security.is_some() {
+            return self.on_ciphered_aarq(aarq);
+        }
+        let context = aarq.application_context_name.clone();
+        if context != ApplicationContextName::LogicalNameNoCiphering {
+            return self.reject(AcseServiceUserDiagnostic::ApplicationContextNameNotSupported);
+        }
+        let mechanism = aarq.mechanism_name.clone().unwrap_or(MechanismName::None);
+        if let Err(diagnostic) = self.check_authentication(aarq, &mechanism) {
+            return self.reject(diagnostic);
+        }
+        let Some(initiate) = aarq.initiate_request() else {
+            return self.refuse_initiate(InitiateError::Other);
+        };
+        let negotiated = match self.negotiate(initiate) {
+            Ok(n) => n,
+            Err(reason) => return self.refuse_initiate(reason),
+        };
         self.ctx.mechanism = mechanism;
         self.state = ServerState::Associated;
-        self.long_get = None;
         let response = InitiateResponse::new(negotiated, self.config.max_receive_pdu_size);
         self.send(Apdu::Aare(Aare::accepted(ApplicationContextName::LogicalNameNoCiphering, response)));
     }
 
-    fn reject(&mut self, diagnostic: AcseServiceUserDiagnostic) {
-        self.state = ServerState::Idle;
-        self.send(Apdu::Aare(Aare::rejected(ApplicationContextName::LogicalNameNoCiphering, diagnostic)));
+    /// The AARQ of a ciphered-context server (see the module docs).
+    fn on_ciphered_aarq(&mut self, aarq: &Aarq) {
+        let Some(settings) = self.security.clone() else { return };
+        if aarq.application_context_name != ApplicationContextName::LogicalNameWithCiphering {
+            return self.reject(AcseServiceUserDiagnostic::ApplicationContextNameNotSupported);
+        }
+        let mechanism = aarq.mechanism_name.clone().unwrap_or(MechanismName::None);
+        let ctos = match self.check_authentication(aarq, &mechanism) {
+            Ok(ctos) => ctos,
+            Err(diagnostic) => return self.reject(diagnostic),
+        };
+        let mut sec = match SecurityContext::new(&settings) {
+            Ok(sec) => sec,
+            Err(e) => {
+                self.security_events.push_back(e);
+                return self.reject(AcseServiceUserDiagnostic::NoReasonGiven);
+            }
+        };
+        let title = aarq.calling_ap_title.as_deref().ok_or(SecurityError::MissingSystemTitle);
+        if let Err(e) = title.and_then(|t| sec.set_peer_system_title(t)) {
+            self.security_events.push_back(e);
+            return self.reject(AcseServiceUserDiagnostic::CallingApTitleNotRecognized);
+        }
+        let ciphered = match &aarq.user_information {
+            Some(UserInformation::Ciphered(c)) => c,
+            Some(UserInformation::InitiateRequest(_)) => {
+                self.security_events.push_back(SecurityError::Unprotected { apdu: "InitiateRequest" });
+                return self.refuse_initiate(InitiateError::Other);
+            }
+            _ => return self.refuse_initiate(InitiateError::Other),
+        };
+        let opened = match sec.unprotect(ciphered) {
+            Ok(opened) => opened,
+            Err(e) => return self.security_failure(e),
+        };
+        self.security_ctx = Some(sec);
+        let initiate = match (opened.form, InitiateRequest::from_bytes(&opened.apdu)) {
+            (CipheringForm::ServiceSpecific(KeyScope::Global), Ok(initiate)) => initiate,
+            _ => return self.refuse_initiate(InitiateError::Other),
+        };
+        if let Some(key) = &initiate.dedicated_key {
+            let sc = opened.security_header.security_control;
+            let key = if sc.encryption() {
+                AesKey::from_slice(key)
+            } else {
+                Err(SecurityError::PolicyViolation { apdu: "InitiateRequest with a dedicated key", received: sc.0 })
+            };
+            match (key, self.security_ctx.as_mut()) {
+                (Ok(key), Some(sec)) => sec.set_dedicated_key(Some(key)),
+                (Err(e), _) => {
+                    self.security_events.push_back(e);
+                    return self.refuse_initiate(InitiateError::Other);
+                }
+                (Ok(_), None) => return,
+            }
+        }
+        let negotiated = match self.negotiate(&initiate) {
+            Ok(n) => n,
+            Err(reason) => return self.refuse_initiate(reason),
+        };
+        let response = InitiateResponse::new(negotiated, self.config.max_receive_pdu_size);
+        let Some(sec) = self.security_ctx.as_mut() else { return };
+        let own = sec.own_system_title();
+        let prepared = sec.protect(&response.to_bytes()).and_then(|initiate_response| {
+            let stoc = match &ctos {
+                Some(_) => Some(hls_gmac::new_challenge(sec.challenge_len())?),
+                None => None,
+            };
+            Ok((initiate_response, stoc))
+        });
+        let (ciphered_response, stoc) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                self.security_events.push_back(e);
+                return self.reject(AcseServiceUserDiagnostic::NoReasonGiven);
+            }
+        };
+        let context = ApplicationContextName::LogicalNameWithCiphering;
+        let aare = match (ctos, stoc) {
+            (Some(ctos), Some(stoc)) => {
+                self.hls = Some(HlsChallenges { ctos, stoc: stoc.clone() });
+                self.state = ServerState::AuthenticationPending;
+                Aare::authentication_required(context, MechanismName::HlsGmac, stoc, response)
+            }
+            _ => {
+                self.state = ServerState::Associated;
+                Aare::accepted(context, response)
+            }
+        };
+        self.ctx.mechanism = mechanism;
+        let aare =
+            aare.with_responding_ap_title(own.0).with_user_information(UserInformation::Ciphered(ciphered_response));
+        self.send(Apdu::Aare(aare));
     }
 
+    /// HLS pass 3 and 4 on the server (state [`ServerState::AuthenticationPending`]).
+    fn on_pending_authentication(&mut self, request: XdlmsApdu) {
+        let XdlmsApdu::ActionRequest(ActionRequest::Normal {
+            invoke_id_and_priority,
+            method_descriptor,
+            method_invocation_parameters,
+        }) = request
+        else {
+            return self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::OperationNotPossible);
+        };
+        if method_descriptor != REPLY_TO_HLS_AUTHENTICATION {
+            return self.send(Apdu::Xdlms(XdlmsApdu::ActionResponse(ActionResponse::Normal {
+                invoke_id_and_priority,
+                single_response: ActionResponseWithOptionalData {
+                    result: ActionResult::ReadWriteDenied,
+                    return_parameters: None,
+                },
+            })));
+        }
+        match self.verify_hls(method_invocation_parameters.as_ref()) {
+            Ok(f_ctos) => {
+                self.state = ServerState::Associated;
+                self.hls = None;
+                self.send(Apdu::Xdlms(XdlmsApdu::ActionResponse(ActionResponse::Normal {
+                    invoke_id_and_priority,
+                    single_response: ActionResponseWithOptionalData {
+                        result: ActionResult::Success,
+                        return_parameters: Some(GetDataResult::Data(Data::OctetString(f_ctos))),
+                    },
+                })));
+            }
+            Err(e) => {
+                self.security_events.push_back(e);
+                self.send(Apdu::Xdlms(XdlmsApdu::ActionResponse(ActionResponse::Normal {
+                    invoke_id_and_priority,
+                    single_response: ActionResponseWithOptionalData {
+                        result: ActionResult::ReadWriteDenied,
+                        return_parameters: None,
+                    },
+                })));
+                // The association is not established: a new AARQ is needed.
+                self.state = ServerState::Idle;
+                self.end_security();
+            }
+        }
+    }
+
+    /// Verifies f(StoC) and computes f(CtoS).
+    fn verify_hls(&mut self, parameters: Option<&Data>) -> Result<Vec<u8>, SecurityError> {
+        let Some(Data::OctetString(f_stoc)) = parameters else {
+            return Err(SecurityError::HlsVerificationFailed);
+        };
+        let (Some(sec), Some(hls)) = (self.security_ctx.as_mut(), self.hls.as_ref()) else {
+            return Err(SecurityError::HlsNotPerformed("no HLS exchange in progress"));
+        };
+        sec.verify_hls_response(f_stoc, &hls.stoc, self.unicast_floor)?;
+        Ok(sec.hls_response(&hls.ctos)?.to_bytes())
+    }
+
+    fn reject(&mut self, diagnostic: AcseServiceUserDiagnostic) {
+        self.state = ServerState::Idle;
+        self.end_security();
+        self.send(Apdu::Aare(Aare::rejected(self.context_name(), diagnostic)));
+    }
+
+    /// Refuses the InitiateRequest; with a security context the ConfirmedServiceError
+    /// travels as a glo-confirmedServiceError.
     fn refuse_initiate(&mut self, reason: InitiateError) {
         self.state = ServerState::Idle;
-        self.send(Apdu::Aare(Aare::initiate_refused(ApplicationContextName::LogicalNameNoCiphering, reason)));
+        let mut aare = Aare::initiate_refused(self.context_name(), reason);
+        if let Some(sec) = self.security_ctx.as_mut() {
+            if let Ok(c) = sec.protect(&ConfirmedServiceError::initiate(reason).to_bytes()) {
+                aare = aare
+                    .with_responding_ap_title(sec.own_system_title().0)
+                    .with_user_information(UserInformation::Ciphered(c));
+            }
+        }
+        self.end_security();
+        self.send(Apdu::Aare(aare));
+    }
+
+    /// The largest plain APDU that, once protected, fits the client's max receive PDU.
+    fn pdu_budget(&self) -> usize {
+        let overhead = if self.security_ctx.is_some() { MAX_PROTECTION_OVERHEAD } else { 0 };
+        self.client_max_pdu.saturating_sub(overhead)
     }
 
     fn on_get(&mut self, req: GetRequest, server: &mut impl CosemServer) {
@@ -290,9 +637,9 @@ impl ServerAssociation {
                         result: GetDataResult::DataAccessResult(e),
                     },
                 };
-                let bytes = Apdu::Xdlms(XdlmsApdu::GetResponse(response.clone())).to_bytes();
-                if bytes.len() <= self.client_max_pdu {
-                    self.transmit.push_back(bytes);
+                let len = Apdu::Xdlms(XdlmsApdu::GetResponse(response.clone())).to_bytes().len();
+                if len <= self.pdu_budget() {
+                    self.send(Apdu::Xdlms(XdlmsApdu::GetResponse(response)));
                 } else if let (true, GetResponse::Normal { result: GetDataResult::Data(data), .. }) =
                     (self.negotiated.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ), &response)
                 {
@@ -308,9 +655,9 @@ impl ServerAssociation {
                 }
                 Some(_) => {
                     self.long_get = None;
-                    self.send_block_error(invoke, block_number + 1, DataAccessResult::LongGetAborted);
+                    self.send_block_error(invoke, block_number.wrapping_add(1), DataAccessResult::LongGetAborted);
                 }
-                None => self.send_block_error(invoke, block_number + 1, DataAccessResult::NoLongGetInProgress),
+                None => self.send_block_error(invoke, block_number.wrapping_add(1), DataAccessResult::NoLongGetInProgress),
             },
             GetRequest::WithList { invoke_id_and_priority: invoke, attribute_descriptor_list } => {
                 self.long_get = None;
@@ -327,13 +674,12 @@ impl ServerAssociation {
                     })
                     .collect();
                 let count = results.len();
-                let bytes = Apdu::Xdlms(XdlmsApdu::GetResponse(GetResponse::WithList {
+                let response = Apdu::Xdlms(XdlmsApdu::GetResponse(GetResponse::WithList {
                     invoke_id_and_priority: invoke,
                     result: results,
-                }))
-                .to_bytes();
-                if bytes.len() <= self.client_max_pdu {
-                    self.transmit.push_back(bytes);
+                }));
+                if response.to_bytes().len() <= self.pdu_budget() {
+                    self.send(response);
                 } else {
                     // Too long for one APDU: report every attribute as not deliverable
                     // rather than exceed the client's buffer.
@@ -347,7 +693,7 @@ impl ServerAssociation {
     }
 
     fn send_next_block(&mut self) {
-        let max = self.client_max_pdu;
+        let max = self.pdu_budget();
         let Some(lg) = self.long_get.as_mut() else { return };
         // C4 02 invoke | last(1) | block(4) | choice(1) | length(≤ 5) | raw-data
         let room = max.saturating_sub(13).max(1);
@@ -422,7 +768,25 @@ impl ServerAssociation {
         self.send(Apdu::Xdlms(XdlmsApdu::ExceptionResponse(ExceptionResponse { state_error, service_error })));
     }
 
+    /// Queues an APDU. In a ciphered association xDLMS responses are protected in the
+    /// form of the request; exception-responses and ACSE APDUs go in clear. If
+    /// protection fails (counter store failure, exhausted counter) the security event is
+    /// recorded and an exception-response is sent instead.
     fn send(&mut self, apdu: Apdu) {
-        self.transmit.push_back(apdu.to_bytes());
+        let bytes = apdu.to_bytes();
+        let protect = matches!(&apdu, Apdu::Xdlms(x) if !matches!(x, XdlmsApdu::ExceptionResponse(_)));
+        let Some(sec) = self.security_ctx.as_mut().filter(|_| protect) else {
+            self.transmit.push_back(bytes);
+            return;
+        };
+        let scope = if sec.has_dedicated_key() { KeyScope::Dedicated } else { KeyScope::Global };
+        let form = self.response_form.unwrap_or(CipheringForm::ServiceSpecific(scope));
+        match sec.protect_as(&bytes, form) {
+            Ok(protected) => self.transmit.push_back(protected),
+            Err(e) => {
+                self.security_events.push_back(e);
+                self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::OtherReason);
+            }
+        }
     }
 }
