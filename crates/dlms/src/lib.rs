@@ -14,6 +14,8 @@
 //! | [`association`] | IEC 62056-5-3 §7.3 client and server association state machines |
 //! | [`security`] | IEC 62056-5-3 §9.2 security: suite 0 (AES-GCM-128), ciphered APDUs, HLS-GMAC, key wrap, Security setup (class 64) |
 //! | [`wrapper`] | IEC 62056-47 TCP/UDP wrapper |
+//! | [`hdlc`] | IEC 62056-46 HDLC data link layer (frames, LLC, segmentation, client/server link) |
+//! | [`han`] | HAN/P1 consumer-port pushes: HDLC, M-Bus (EN 13757-2), DSMR P1 telegrams, list interpretation |
 //! | [`codec`] | the `Reader` cursor and `DecodeError` every decoder uses |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -24,6 +26,8 @@ pub mod association;
 pub mod codec;
 pub mod data;
 pub mod datetime;
+pub mod han;
+pub mod hdlc;
 pub mod obis;
 #[cfg(test)]
 pub(crate) mod proptest_strategies;

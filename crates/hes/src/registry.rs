@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use dlms::association::Authentication;
+use dlms::security::SecuritySettings;
 use model::MeterId;
 
 /// How to reach and authenticate to one meter over the TCP wrapper (IEC 62056-47).
@@ -17,8 +18,14 @@ pub struct MeterEndpoint {
     pub client_sap: u16,
     /// Server SAP = wrapper destination wPort (1 = management logical device).
     pub server_sap: u16,
-    /// Authentication for the association (none or LLS password). Never logged.
+    /// Authentication for the association (none, LLS password or HLS-GMAC). Never
+    /// logged.
     pub authentication: Authentication,
+    /// Security suite 0 settings (keys, system titles, policy, the invocation-counter
+    /// store shared by every session to this meter); required for HLS-GMAC and for
+    /// ciphered associations, `None` for an unciphered association. Keys are never
+    /// logged (their `Debug` is redacted).
+    pub security: Option<SecuritySettings>,
 }
 
 /// The set of meters the HES collects. In-memory for the single-process deployment; the

@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use dlms::association::{ClientAssociation, ClientConfig, ClientError, ClientEvent};
 use dlms::data::Data;
+use dlms::security::{KeyId, raise_outgoing_counter};
 use dlms::xdlms::{
     ActionResult, AttributeDescriptorWithSelection, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult,
     InitiateResponse, SelectiveAccess,
 };
+use dlms::xdlms::{ExceptionResponse, ExceptionServiceError};
 use thiserror::Error;
 use tokio::net::TcpStream;
 
@@ -84,12 +86,24 @@ impl DlmsSession {
     /// # Errors
     /// Connect failures, timeouts, a rejected association.
     pub async fn open(endpoint: &MeterEndpoint, timeouts: SessionTimeouts) -> Result<Self, SessionError> {
+        Self::open_inner(endpoint, timeouts, true).await
+    }
+
+    async fn open_inner(
+        endpoint: &MeterEndpoint,
+        timeouts: SessionTimeouts,
+        allow_counter_recovery: bool,
+    ) -> Result<Self, SessionError> {
         let stream = tokio::time::timeout(timeouts.connect, TcpStream::connect(endpoint.address))
             .await
             .map_err(|_| SessionError::Timeout(timeouts.connect, "TCP connect"))?
             .map_err(|source| SessionError::Connect { address: endpoint.address, source })?;
         stream.set_nodelay(true).ok();
-        let config = ClientConfig { authentication: endpoint.authentication.clone(), ..ClientConfig::default() };
+        let config = ClientConfig {
+            authentication: endpoint.authentication.clone(),
+            security: endpoint.security.clone(),
+            ..ClientConfig::default()
+        };
         let max_apdu = config.max_receive_pdu_size as usize;
         let mut session = DlmsSession {
             transport: WrapperTransport::new(stream, endpoint.client_sap, endpoint.server_sap, max_apdu),
@@ -97,9 +111,25 @@ impl DlmsSession {
             timeouts,
         };
         session.association.associate()?;
-        match session.run("AARE").await? {
-            ClientEvent::Associated(_) => Ok(session),
-            _ => Err(SessionError::UnexpectedEvent("expected AARE")),
+        match session.run("AARE").await {
+            Ok(ClientEvent::Associated(_)) => Ok(session),
+            Ok(_) => Err(SessionError::UnexpectedEvent("expected AARE")),
+            // The meter remembers a higher invocation counter than ours (e.g. our
+            // counter store was lost): IEC 62056-5-3 has it tell us the lowest value it
+            // accepts. Raise our counter to it, once, and associate again.
+            Err(SessionError::Protocol(ClientError::Exception(ExceptionResponse {
+                service_error: ExceptionServiceError::InvocationCounterError(expected),
+                ..
+            }))) if allow_counter_recovery => {
+                let Some(security) = &endpoint.security else {
+                    return Err(SessionError::UnexpectedEvent("invocation-counter-error without security"));
+                };
+                tracing::warn!(meter = %endpoint.serial, expected, "meter refused our invocation counter; raising it");
+                raise_outgoing_counter(&security.counters, KeyId::GlobalUnicastEncryption, expected)
+                    .map_err(|e| SessionError::Protocol(ClientError::Security(e)))?;
+                Box::pin(Self::open_inner(endpoint, timeouts, false)).await
+            }
+            Err(e) => Err(e),
         }
     }
 

@@ -13,6 +13,7 @@ use std::time::Duration;
 use dlms::Codec;
 use dlms::association::{Authentication, CosemServer, RequestContext, ServerAssociation, ServerConfig};
 use dlms::data::Data;
+use dlms::security::SecuritySettings;
 use dlms::wrapper::{MAX_WRAPPER_APDU_LEN, WrapperFrame};
 use dlms::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess};
 use jiff::Timestamp;
@@ -22,11 +23,25 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::SimulatedMeter;
 use crate::objects::association_ln::{AssociationContext, AssociationStatus};
 
+/// One client SAP the meter accepts (an association of the meter's Association LN
+/// objects, IEC 62056-6-2 §4.4.3).
+#[derive(Debug, Clone)]
+pub struct ClientPolicy {
+    /// The client SAP (wrapper source wPort).
+    pub client_sap: u16,
+    /// The authentication the client must use.
+    pub authentication: Authentication,
+    /// Security suite 0 settings for this client (keys, system titles, policy and the
+    /// invocation-counter store, shared by every connection of this client); required
+    /// with HLS-GMAC, `None` for an unciphered association.
+    pub security: Option<SecuritySettings>,
+}
+
 /// Which clients may associate and how the meter's server behaves.
 #[derive(Debug, Clone)]
 pub struct MeterServerConfig {
-    /// Client SAPs the meter accepts, each with the authentication it requires.
-    pub clients: Vec<(u16, Authentication)>,
+    /// Client SAPs the meter accepts, each with its authentication and security.
+    pub clients: Vec<ClientPolicy>,
     /// The logical device's SAP (wrapper destination wPort), 1 = management logical device.
     pub server_sap: u16,
     /// The meter's max receive PDU size, bytes.
@@ -40,10 +55,31 @@ impl MeterServerConfig {
     /// management client 1 with low level security and `password`.
     pub fn with_password(password: &[u8]) -> Self {
         MeterServerConfig {
-            clients: vec![(16, Authentication::None), (1, Authentication::Low { password: password.to_vec() })],
+            clients: vec![
+                ClientPolicy { client_sap: 16, authentication: Authentication::None, security: None },
+                ClientPolicy {
+                    client_sap: 1,
+                    authentication: Authentication::Low { password: password.to_vec() },
+                    security: None,
+                },
+            ],
             server_sap: 1,
             max_receive_pdu_size: 1024,
             inactivity_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl MeterServerConfig {
+    /// Public client 16 without authentication and the management client 1 with HLS
+    /// mechanism 5 (GMAC) and suite 0 ciphering per `security`.
+    pub fn with_hls_gmac(security: SecuritySettings) -> Self {
+        MeterServerConfig {
+            clients: vec![
+                ClientPolicy { client_sap: 16, authentication: Authentication::None, security: None },
+                ClientPolicy { client_sap: 1, authentication: Authentication::HighGmac, security: Some(security) },
+            ],
+            ..Self::default()
         }
     }
 }
@@ -166,18 +202,24 @@ pub async fn serve_connection(
             if frame.destination_wport != config.server_sap {
                 continue;
             }
-            let Some(auth) = config.clients.iter().find(|(sap, _)| *sap == frame.source_wport).map(|(_, a)| a) else {
+            let Some(policy) = config.clients.iter().find(|c| c.client_sap == frame.source_wport) else {
                 continue;
             };
             let index = match associations.iter().position(|(sap, _)| *sap == frame.source_wport) {
                 Some(i) => i,
                 None => {
                     let server_config = ServerConfig {
-                        authentication: auth.clone(),
+                        authentication: policy.authentication.clone(),
                         conformance: ServerConfig::METER_CONFORMANCE,
                         max_receive_pdu_size: config.max_receive_pdu_size,
                     };
-                    associations.push((frame.source_wport, ServerAssociation::new(server_config, frame.source_wport)));
+                    let association = match &policy.security {
+                        Some(security) => {
+                            ServerAssociation::with_security(server_config, frame.source_wport, security.clone())
+                        }
+                        None => ServerAssociation::new(server_config, frame.source_wport),
+                    };
+                    associations.push((frame.source_wport, association));
                     associations.len() - 1
                 }
             };
@@ -188,6 +230,11 @@ pub async fn serve_connection(
                 max_receive_pdu_size: config.max_receive_pdu_size,
             };
             association.handle_apdu(&frame.apdu, &mut adapter);
+            // Refused ciphering, tags and replayed invocation counters are security
+            // events (IEC 62056-5-3 §9.2.6): log them.
+            while let Some(event) = association.poll_security_event() {
+                tracing::warn!(client_sap = frame.source_wport, %event, "security event");
+            }
             while let Some(apdu) = association.poll_transmit() {
                 let reply = frame.reply(apdu);
                 stream.write_all(&reply.to_bytes()).await?;

@@ -657,7 +657,9 @@ impl ServerAssociation {
                     self.long_get = None;
                     self.send_block_error(invoke, block_number.wrapping_add(1), DataAccessResult::LongGetAborted);
                 }
-                None => self.send_block_error(invoke, block_number.wrapping_add(1), DataAccessResult::NoLongGetInProgress),
+                None => {
+                    self.send_block_error(invoke, block_number.wrapping_add(1), DataAccessResult::NoLongGetInProgress)
+                }
             },
             GetRequest::WithList { invoke_id_and_priority: invoke, attribute_descriptor_list } => {
                 self.long_get = None;

@@ -146,6 +146,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 client_sap: dlms::wrapper::WPORT_PUBLIC_CLIENT,
                 server_sap: dlms::wrapper::WPORT_MANAGEMENT_LOGICAL_DEVICE,
                 authentication: Authentication::None,
+                security: None,
             });
         }
         let config = CampaignConfig {
@@ -197,7 +198,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "database": args.db.canonicalize().unwrap_or(args.db.clone()).display().to_string(),
     });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        super::emit(&serde_json::to_string_pretty(&out)?)?;
     } else {
         println!(
             "gridedge demo: {meters} meters, {} days of 15-minute load profile over DLMS/COSEM (TCP wrapper)",

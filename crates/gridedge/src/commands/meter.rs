@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use clap::Args;
 use meter::tcp_server::{MeterServerConfig, serve};
+
+use super::security_args::{SecurityArgs, meter_system_title};
 use meter::{MeterConfig, SimulatedMeter};
 
 /// Arguments of `gridedge meter`.
@@ -28,21 +30,51 @@ pub struct MeterArgs {
     /// (16) needs none and may only read.
     #[arg(long, default_value = "00000000")]
     pub password: String,
+    /// Authentication of the management client (address 1): `low` (LLS password) or
+    /// `high-gmac` (HLS mechanism 5 with suite 0 ciphering; needs the keys below).
+    #[arg(long, value_enum, default_value_t = ManagementAuth::Low)]
+    pub management_auth: ManagementAuth,
+    /// Suite 0 keys and titles (with `--management-auth high-gmac`). The meter's
+    /// system title defaults to "GRD" + its serial number's digits.
+    #[command(flatten)]
+    pub security: SecurityArgs,
+}
+
+/// How the management client authenticates.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum ManagementAuth {
+    /// Low level security (password).
+    Low,
+    /// High level security, mechanism 5 (GMAC), suite 0.
+    HighGmac,
 }
 
 /// Runs the subcommand until interrupted.
 pub fn run(args: MeterArgs) -> anyhow::Result<ExitCode> {
     let meter = SimulatedMeter::new(&args.serial, args.seed, MeterConfig::default()).context("meter configuration")?;
+    let config = match args.management_auth {
+        ManagementAuth::Low => {
+            anyhow::ensure!(!args.security.has_keys(), "keys given but --management-auth is low");
+            MeterServerConfig::with_password(args.password.as_bytes())
+        }
+        ManagementAuth::HighGmac => {
+            MeterServerConfig::with_hls_gmac(args.security.settings(meter_system_title(&args.serial))?)
+        }
+    };
     let rt = super::runtime()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind((args.bind, args.port))
             .await
             .with_context(|| format!("cannot listen on {}:{}", args.bind, args.port))?;
         let addr = listener.local_addr()?;
-        println!("meter {} listening on {addr} (DLMS/COSEM wrapper; clients 16 public, 1 LLS)", args.serial);
+        let management = match args.management_auth {
+            ManagementAuth::Low => "1 LLS",
+            ManagementAuth::HighGmac => "1 HLS-GMAC suite 0",
+        };
+        println!("meter {} listening on {addr} (DLMS/COSEM wrapper; clients 16 public, {management})", args.serial);
         use std::io::Write;
         std::io::stdout().flush().ok();
-        let config = Arc::new(MeterServerConfig::with_password(args.password.as_bytes()));
+        let config = Arc::new(config);
         tokio::select! {
             _ = serve(listener, Arc::new(Mutex::new(meter)), config) => {}
             _ = tokio::signal::ctrl_c() => {}

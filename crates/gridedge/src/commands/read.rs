@@ -26,6 +26,7 @@ use model::MeterId;
 use serde_json::{Value, json};
 
 use super::json::{data as data_json, date_time};
+use super::security_args::{DEFAULT_CLIENT_SYSTEM_TITLE, SecurityArgs};
 
 /// Authentication mechanism for `--auth`.
 #[derive(Clone, Copy, ValueEnum)]
@@ -34,6 +35,8 @@ pub enum AuthArg {
     None,
     /// Low level security (password).
     Low,
+    /// High level security mechanism 5 (GMAC) with suite 0 ciphering (needs the keys).
+    HighGmac,
 }
 
 /// Arguments of `gridedge read`.
@@ -77,6 +80,10 @@ pub struct ReadArgs {
     /// Seconds to wait for each response.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Suite 0 keys and titles (with `--auth high-gmac`, or to cipher an LLS or
+    /// public association). The client system title defaults to "GRD" 00000001.
+    #[command(flatten)]
+    pub security: SecurityArgs,
 }
 
 fn attr(class_id: u16, obis: Obis, attribute: i8) -> CosemAttributeDescriptor {
@@ -222,6 +229,11 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         (AuthArg::None, _) => Authentication::None,
         (AuthArg::Low, Some(p)) => Authentication::Low { password: p.as_bytes().to_vec() },
         (AuthArg::Low, None) => bail!("--auth low needs --password"),
+        (AuthArg::HighGmac, _) => Authentication::HighGmac,
+    };
+    let security = match (args.auth, args.security.has_keys()) {
+        (AuthArg::HighGmac, _) | (_, true) => Some(args.security.settings(DEFAULT_CLIENT_SYSTEM_TITLE)?),
+        _ => None,
     };
     let registers: Vec<Obis> = if args.obis.is_empty() {
         model::ReadingType::ALL.iter().map(|t| Obis(t.obis())).collect()
@@ -235,6 +247,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         client_sap: args.client_address,
         server_sap: args.server_address,
         authentication,
+        security,
     };
     let timeouts =
         SessionTimeouts { connect: Duration::from_secs(args.timeout), response: Duration::from_secs(args.timeout) };
@@ -287,6 +300,6 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
             "load_profile": profile,
         }))
     })?;
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    super::emit(&serde_json::to_string_pretty(&out)?)?;
     Ok(ExitCode::SUCCESS)
 }
