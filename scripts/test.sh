@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command of README.md: the whole workspace, including the interop tests
 # against the Python gurux-dlms and dlms-cosem peers (run scripts/setup-python-venv.sh
-# once first) and the end-to-end demo test.
+# once first) and the end-to-end demo test; then the Python peers' own checks against
+# each other (which keep the interop harness honest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
@@ -11,3 +12,4 @@ fi
 export GRIDEDGE_PYTHON="$PWD/.venv/bin/python"
 # Release profile: the end-to-end tests run real fleets over loopback TCP.
 cargo test --workspace --release --locked "$@"
+.venv/bin/python -m pytest -q tests/interop

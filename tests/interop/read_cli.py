@@ -20,6 +20,14 @@ Profile values are the raw captured integers (no scaler applied). The columns ar
 found from the capture objects (attr 3): the first Clock (class 8) column is "time"
 (converted to UTC), the first 0.0.96.10.x.255 column is "status", every other column
 goes to "values" in capture order.
+
+The command line (parse_args) adds to the original HOST PORT [--client] [--server]
+[--auth none|low] [--password] [--from --to] [--skip-profile] [--timeout] [--debug]:
+--transport wrapper|hdlc and --server-physical (HDLC server lower address), --auth
+high-gmac with its keys, system title, security policy and first invocation counter,
+and the negative-test hooks (--force-invocation-counter, --replay-invocation-counter,
+--tamper-tag, --wrong-key). Defaults are the Green Book example keys and the interop
+system titles below. Every failure, a refusal included, is `error: ...` and exit 1.
 """
 
 from __future__ import annotations
@@ -48,8 +56,52 @@ EXIT_FAILURE = 1
 """Exit code for any failure to connect, associate, read or decode."""
 
 
+EXCEPTION_RESPONSE = 0xD8
+"""xDLMS exception-response tag (IEC 62056-5-3 §9.5)."""
+EXCEPTION_STATE_ERRORS = {1: "service-not-allowed", 2: "service-unknown"}
+EXCEPTION_SERVICE_ERRORS = {
+    1: "operation-not-possible",
+    2: "service-not-supported",
+    3: "other-reason",
+    4: "pdu-too-long",
+    5: "deciphering-error",
+    6: "invocation-counter-error",
+}
+
+
+def exception_response_text(apdu: bytes) -> str | None:
+    """A readable form of an exception-response APDU (D8 state-error service-error [IC]); None for other APDUs."""
+    if len(apdu) < 3 or apdu[0] != EXCEPTION_RESPONSE:
+        return None
+    state = EXCEPTION_STATE_ERRORS.get(apdu[1], str(apdu[1]))
+    service = EXCEPTION_SERVICE_ERRORS.get(apdu[2], str(apdu[2]))
+    text = f"exception-response state-error {state}, service-error {service}"
+    if apdu[2] == 6 and len(apdu) >= 7:
+        text += f" (the meter expects an invocation counter of at least {int.from_bytes(apdu[3:7], 'big')})"
+    return text
+
+
 class ReadError(Exception):
     """A failure the client explains in one line (association refused, object missing, ...)."""
+
+
+GREEN_BOOK_ENCRYPTION_KEY = "000102030405060708090A0B0C0D0E0F"
+"""Global unicast encryption key of the DLMS UA Green Book examples (suite 0, 16 bytes)."""
+GREEN_BOOK_AUTHENTICATION_KEY = "D0D1D2D3D4D5D6D7D8D9DADBDCDDDEDF"
+"""Authentication key of the Green Book examples."""
+DEFAULT_CLIENT_SYSTEM_TITLE = "4D4D4D0000000001"
+"""Client system title used by the interop tests ("MMM" + 5 bytes)."""
+DEFAULT_METER_SYSTEM_TITLE = "4D4D4D0000BC614E"
+"""Meter system title used by the interop tests ("MMM" + 12345678)."""
+DEFAULT_SERVER_PHYSICAL = 0x11
+"""Default lower (physical) HDLC server address: 17, so the server address field is 2 bytes."""
+
+SECURITY_POLICIES = {
+    "authenticated-encrypted": 0x30,
+    "authenticated": 0x10,
+    "encrypted": 0x20,
+}
+"""--security-policy names -> security control byte bits (IEC 62056-5-3 §9.2.7.2.4.2), suite 0."""
 
 
 @dataclass
@@ -67,6 +119,29 @@ class ReadArgs:
     timeout: float
     skip_profile: bool
     debug: bool
+    transport: str = "wrapper"
+    server_physical: int | None = DEFAULT_SERVER_PHYSICAL
+    key_encryption: bytes = bytes.fromhex(GREEN_BOOK_ENCRYPTION_KEY)
+    key_authentication: bytes = bytes.fromhex(GREEN_BOOK_AUTHENTICATION_KEY)
+    system_title: bytes = bytes.fromhex(DEFAULT_CLIENT_SYSTEM_TITLE)
+    security_control: int = 0x30
+    invocation_counter: int = 1
+    force_invocation_counter: int | None = None
+    replay_invocation_counter: bool = False
+    tamper_tag: bool = False
+    wrong_key: bool = False
+
+    @property
+    def ciphered(self) -> bool:
+        """True with --auth high-gmac: the association uses the ciphered LN context."""
+        return self.auth == "high-gmac"
+
+    @property
+    def encryption_key_in_use(self) -> bytes:
+        """The encryption key as sent: with --wrong-key its last bit is flipped."""
+        if self.wrong_key:
+            return self.key_encryption[:-1] + bytes([self.key_encryption[-1] ^ 0x01])
+        return self.key_encryption
 
 
 def parse_iso(text: str) -> dt.datetime:
@@ -83,8 +158,58 @@ def parse_iso(text: str) -> dt.datetime:
     return parsed
 
 
+def hex_bytes(length: int) -> Callable[[str], bytes]:
+    """argparse type: exactly `length` bytes written in hex (spaces and colons allowed)."""
+
+    def parse(text: str) -> bytes:
+        cleaned = text.replace(" ", "").replace(":", "")
+        try:
+            value = bytes.fromhex(cleaned)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"not hex: {text!r}") from exc
+        if len(value) != length:
+            raise argparse.ArgumentTypeError(f"must be {length} bytes ({2 * length} hex digits), got {len(value)}")
+        return value
+
+    return parse
+
+
+def physical_address(text: str) -> int | None:
+    """--server-physical: an integer (decimal or 0x..), or 'none' for a 1-byte server address."""
+    if text.lower() == "none":
+        return None
+    try:
+        value = int(text, 0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an address: {text!r}") from exc
+    if not 0 <= value <= 0x3FFF:
+        raise argparse.ArgumentTypeError(f"physical address {value} out of range 0..0x3FFF")
+    return value
+
+
+def invocation_counter(text: str) -> int:
+    """argparse type: an unsigned 32-bit invocation counter."""
+    value = int(text, 0)
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise argparse.ArgumentTypeError(f"invocation counter {value} out of range 0..2^32-1")
+    return value
+
+
+def security_policy(text: str) -> int:
+    """--security-policy: a name from SECURITY_POLICIES, or the security control byte (0x10/0x20/0x30)."""
+    if text in SECURITY_POLICIES:
+        return SECURITY_POLICIES[text]
+    try:
+        value = int(text, 0)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"unknown security policy {text!r}") from exc
+    if value not in SECURITY_POLICIES.values():
+        raise argparse.ArgumentTypeError(f"security control {value:#04x} is not 0x10, 0x20 or 0x30 (suite 0)")
+    return value
+
+
 def parse_args(description: str, argv: Sequence[str] | None = None) -> ReadArgs:
-    """Parse `HOST PORT [--client 16] [--server 1] [--auth none|low] [--password ...] [--from ISO --to ISO]`."""
+    """Parse the shared command line (see README.md, "Clients")."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("host", help="meter address, e.g. 127.0.0.1")
     parser.add_argument("port", type=int, help="meter TCP port (IEC 62056-47 wrapper; 4059 by default on meters)")
@@ -92,9 +217,10 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> ReadArgs:
     parser.add_argument("--server", type=int, default=1, help="server logical address / destination wPort")
     parser.add_argument(
         "--auth",
-        choices=("none", "low"),
+        choices=("none", "low", "high-gmac"),
         default=None,
-        help="authentication mechanism: none, or low (LLS password). Default: low for --client 1, else none",
+        help="authentication mechanism: none, low (LLS password) or high-gmac (HLS mechanism 5 with "
+        "suite 0 ciphering). Default: low for --client 1, else none",
     )
     parser.add_argument("--password", default="00000000", help="LLS password (with --auth low), ASCII")
     parser.add_argument("--from", dest="range_from", type=parse_iso, help="load profile range start (ISO 8601)")
@@ -102,6 +228,70 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> ReadArgs:
     parser.add_argument("--timeout", type=float, default=10.0, help="socket timeout in seconds")
     parser.add_argument("--skip-profile", action="store_true", help="do not read the load profile")
     parser.add_argument("--debug", action="store_true", help="print a traceback on failure")
+    parser.add_argument(
+        "--transport", choices=("wrapper", "hdlc"), default="wrapper", help="IEC 62056-47 wrapper or HDLC over TCP"
+    )
+    parser.add_argument(
+        "--server-physical",
+        type=physical_address,
+        default=DEFAULT_SERVER_PHYSICAL,
+        help="HDLC only: lower (physical) server address, or 'none' for a 1-byte server address (default 17)",
+    )
+    sec = parser.add_argument_group("security (with --auth high-gmac)")
+    sec.add_argument(
+        "--key-encryption",
+        type=hex_bytes(16),
+        default=bytes.fromhex(GREEN_BOOK_ENCRYPTION_KEY),
+        help="global unicast encryption key, 16 bytes hex (default: Green Book example key)",
+    )
+    sec.add_argument(
+        "--key-authentication",
+        type=hex_bytes(16),
+        default=bytes.fromhex(GREEN_BOOK_AUTHENTICATION_KEY),
+        help="authentication key, 16 bytes hex (default: Green Book example key)",
+    )
+    sec.add_argument(
+        "--system-title",
+        type=hex_bytes(8),
+        default=bytes.fromhex(DEFAULT_CLIENT_SYSTEM_TITLE),
+        help=f"the client's system title, 8 bytes hex (default {DEFAULT_CLIENT_SYSTEM_TITLE})",
+    )
+    sec.add_argument(
+        "--security-policy",
+        type=security_policy,
+        default=0x30,
+        help="protection of xDLMS APDUs: authenticated-encrypted (0x30, default), authenticated (0x10), "
+        "encrypted (0x20)",
+    )
+    sec.add_argument(
+        "--invocation-counter",
+        type=invocation_counter,
+        default=1,
+        help="the client's first invocation counter (default 1); it rises by one per ciphered APDU",
+    )
+    neg = parser.add_argument_group("negative tests (with --auth high-gmac); each must make the meter refuse")
+    neg.add_argument(
+        "--force-invocation-counter",
+        type=invocation_counter,
+        default=None,
+        metavar="N",
+        help="send the first GET after the association with invocation counter N (a stale one)",
+    )
+    neg.add_argument(
+        "--replay-invocation-counter",
+        action="store_true",
+        help="send the first GET after the association with the invocation counter of the previous APDU",
+    )
+    neg.add_argument(
+        "--tamper-tag",
+        action="store_true",
+        help="flip one bit of the GCM tag of the first GET after the association",
+    )
+    neg.add_argument(
+        "--wrong-key",
+        action="store_true",
+        help="use the encryption key with its last bit flipped (the AARQ fails to decipher)",
+    )
     ns = parser.parse_args(argv)
     auth = ns.auth if ns.auth is not None else ("low" if ns.client == 1 else "none")
     range_from, range_to = ns.range_from, ns.range_to
@@ -111,6 +301,16 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> ReadArgs:
         range_to = range_to or dt.datetime(2099, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
     if range_from is not None and range_to is not None and range_from > range_to:
         parser.error("--from is after --to")
+    negative = [ns.force_invocation_counter is not None, ns.replay_invocation_counter, ns.tamper_tag, ns.wrong_key]
+    if any(negative) and auth != "high-gmac":
+        parser.error(
+            "--force-invocation-counter, --replay-invocation-counter, --tamper-tag and --wrong-key "
+            "need --auth high-gmac"
+        )
+    if sum(negative) > 1:
+        parser.error(
+            "give at most one of --force-invocation-counter, --replay-invocation-counter, --tamper-tag, --wrong-key"
+        )
     return ReadArgs(
         host=ns.host,
         port=ns.port,
@@ -123,6 +323,17 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> ReadArgs:
         timeout=ns.timeout,
         skip_profile=ns.skip_profile,
         debug=ns.debug,
+        transport=ns.transport,
+        server_physical=ns.server_physical,
+        key_encryption=ns.key_encryption,
+        key_authentication=ns.key_authentication,
+        system_title=ns.system_title,
+        security_control=ns.security_policy,
+        invocation_counter=ns.invocation_counter,
+        force_invocation_counter=ns.force_invocation_counter,
+        replay_invocation_counter=ns.replay_invocation_counter,
+        tamper_tag=ns.tamper_tag,
+        wrong_key=ns.wrong_key,
     )
 
 

@@ -46,6 +46,7 @@ impl Apdu {
                 XdlmsApdu::EventNotificationRequest(_) => "event-notification-request",
                 XdlmsApdu::ExceptionResponse(_) => "exception-response",
                 XdlmsApdu::DataNotification(_) => "data-notification",
+                XdlmsApdu::GeneralBlockTransfer(_) => "general-block-transfer",
             },
         }
     }

@@ -16,6 +16,7 @@
 //! | [`wrapper`] | IEC 62056-47 TCP/UDP wrapper |
 //! | [`hdlc`] | IEC 62056-46 HDLC data link layer (frames, LLC, segmentation, client/server link) |
 //! | [`han`] | HAN/P1 consumer-port pushes: HDLC, M-Bus (EN 13757-2), DSMR P1 telegrams, list interpretation |
+//! | `bench_fixtures` | (feature `bench-fixtures`) realistic load-profile APDUs for `benches/codec.rs` and `gridedge bench codec` |
 //! | [`codec`] | the `Reader` cursor and `DecodeError` every decoder uses |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -23,6 +24,8 @@
 pub mod acse;
 pub mod apdu;
 pub mod association;
+#[cfg(feature = "bench-fixtures")]
+pub mod bench_fixtures;
 pub mod codec;
 pub mod data;
 pub mod datetime;

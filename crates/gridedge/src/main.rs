@@ -4,7 +4,11 @@
 //!   loopback TCP), collecting D days of history for N meters;
 //! * `read`: read any DLMS/COSEM meter over the TCP wrapper and print JSON;
 //! * `meter`: one simulated meter, standalone;
-//! * `decode`: decode a wrapper frame or an APDU given in hex to JSON.
+//! * `decode`: decode a wrapper frame or an APDU given in hex to JSON;
+//! * `bench codec`: DLMS/COSEM codec throughput (MB/s, APDUs/s), optionally against
+//!   gurux-dlms and dlms-cosem;
+//! * `vend`: sell prepayment credit: a 20-digit STS token for an amount, recorded;
+//! * `token enter`: deliver a token to a prepaid meter through the HES (Token gateway).
 #![forbid(unsafe_code)]
 
 mod commands;
@@ -31,6 +35,12 @@ enum Command {
     Meter(commands::meter::MeterArgs),
     /// Decode a wrapper frame or an APDU (hex) to JSON.
     Decode(commands::decode::DecodeArgs),
+    /// In-process benchmarks (`gridedge bench codec`).
+    Bench(commands::bench::BenchArgs),
+    /// Vend prepayment credit: an STS token for an amount at the meter's tariff.
+    Vend(commands::vend::VendArgs),
+    /// Prepayment tokens: deliver one to a meter through its Token gateway.
+    Token(commands::token::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -47,6 +57,9 @@ fn main() -> ExitCode {
         Command::Read(a) => commands::read::run(a),
         Command::Meter(a) => commands::meter::run(a),
         Command::Decode(a) => commands::decode::run(a),
+        Command::Bench(a) => commands::bench::run(a),
+        Command::Vend(a) => commands::vend::run(a),
+        Command::Token(a) => commands::token::run(a),
     };
     match result {
         Ok(code) => code,

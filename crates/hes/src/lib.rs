@@ -6,22 +6,27 @@
 //! | module | holds |
 //! |---|---|
 //! | [`registry`] | the meters the HES knows: address, client/server SAP, authentication |
-//! | [`transport`] | the wrapper framing over a TCP stream |
+//! | [`transport`] | the link layers over a byte stream: wrapper framing; [`hdlc_transport`]: HDLC |
 //! | [`session`] | one DLMS association over a transport: GET/SET/ACTION with timeouts |
 //! | [`profile`] | turning a Profile generic buffer into interval readings |
 //! | [`collector`] | one meter's collection: clock, registers, load profile since the last interval |
 //! | [`campaign`] | a fleet's collection: bounded concurrency, retries with backoff |
+//! | [`push_listener`] | meters' pushes (data-notification, event-notification) received over TCP, deciphered, decoded and handed to a channel |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod campaign;
 pub mod collector;
+pub mod hdlc_transport;
 pub mod profile;
+pub mod push_listener;
 pub mod registry;
 pub mod session;
+pub mod token_delivery;
 pub mod transport;
 
 pub use campaign::{CampaignConfig, CampaignReport, MeterFailure, run_campaign};
 pub use collector::{CollectError, CollectionPlan, collect_meter};
+pub use push_listener::{PushContent, PushListener, PushListenerConfig, PushMessage, PushSecurity};
 pub use registry::{MeterEndpoint, Registry};
 pub use session::{DlmsSession, SessionError, SessionTimeouts};

@@ -6,6 +6,8 @@ use dlms::association::Authentication;
 use dlms::security::SecuritySettings;
 use model::MeterId;
 
+use crate::transport::LinkLayer;
+
 /// How to reach and authenticate to one meter over the TCP wrapper (IEC 62056-47).
 #[derive(Debug, Clone)]
 pub struct MeterEndpoint {
@@ -21,6 +23,8 @@ pub struct MeterEndpoint {
     /// Authentication for the association (none, LLS password or HLS-GMAC). Never
     /// logged.
     pub authentication: Authentication,
+    /// The link layer on the meter's TCP stream: wrapper (default) or HDLC.
+    pub link: LinkLayer,
     /// Security suite 0 settings (keys, system titles, policy, the invocation-counter
     /// store shared by every session to this meter); required for HLS-GMAC and for
     /// ciphered associations, `None` for an unciphered association. Keys are never

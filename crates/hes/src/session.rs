@@ -15,8 +15,37 @@ use dlms::xdlms::{ExceptionResponse, ExceptionServiceError};
 use thiserror::Error;
 use tokio::net::TcpStream;
 
+use crate::hdlc_transport::HdlcTransport;
 use crate::registry::MeterEndpoint;
-use crate::transport::{TransportError, WrapperTransport};
+use crate::transport::{ByteStream, LinkLayer, TransportError, WrapperTransport};
+
+/// The link layer of an open session.
+enum Link {
+    Wrapper(WrapperTransport<Box<dyn ByteStream>>),
+    Hdlc(Box<HdlcTransport<Box<dyn ByteStream>>>),
+}
+
+impl Link {
+    async fn send(&mut self, apdu: Vec<u8>) -> Result<(), TransportError> {
+        match self {
+            Link::Wrapper(t) => t.send(apdu).await,
+            Link::Hdlc(t) => t.send(apdu).await,
+        }
+    }
+
+    async fn recv(&mut self) -> Result<Vec<u8>, TransportError> {
+        match self {
+            Link::Wrapper(t) => t.recv().await,
+            Link::Hdlc(t) => t.recv().await,
+        }
+    }
+
+    async fn close(&mut self) {
+        if let Link::Hdlc(t) = self {
+            t.close().await;
+        }
+    }
+}
 
 /// Time limits of a session.
 #[derive(Debug, Clone, Copy)]
@@ -74,7 +103,7 @@ pub enum SessionError {
 
 /// An open association with one meter.
 pub struct DlmsSession {
-    transport: WrapperTransport<TcpStream>,
+    transport: Link,
     association: ClientAssociation,
     timeouts: SessionTimeouts,
 }
@@ -105,11 +134,28 @@ impl DlmsSession {
             ..ClientConfig::default()
         };
         let max_apdu = config.max_receive_pdu_size as usize;
-        let mut session = DlmsSession {
-            transport: WrapperTransport::new(stream, endpoint.client_sap, endpoint.server_sap, max_apdu),
-            association: ClientAssociation::new(config),
-            timeouts,
+        let stream: Box<dyn ByteStream> = Box::new(stream);
+        let transport = match endpoint.link {
+            LinkLayer::Wrapper => {
+                Link::Wrapper(WrapperTransport::new(stream, endpoint.client_sap, endpoint.server_sap, max_apdu))
+            }
+            LinkLayer::Hdlc { server_physical } => Link::Hdlc(Box::new(
+                tokio::time::timeout(
+                    timeouts.response,
+                    HdlcTransport::connect(
+                        stream,
+                        endpoint.client_sap,
+                        endpoint.server_sap,
+                        server_physical,
+                        timeouts.response.min(std::time::Duration::from_secs(3)),
+                        max_apdu,
+                    ),
+                )
+                .await
+                .map_err(|_| SessionError::Timeout(timeouts.response, "HDLC UA"))??,
+            )),
         };
+        let mut session = DlmsSession { transport, association: ClientAssociation::new(config), timeouts };
         session.association.associate()?;
         match session.run("AARE").await {
             Ok(ClientEvent::Associated(_)) => Ok(session),
@@ -234,10 +280,12 @@ impl DlmsSession {
     /// Transport/protocol errors and timeouts.
     pub async fn release(mut self) -> Result<(), SessionError> {
         self.association.release()?;
-        match self.run("RLRE").await? {
+        let released = match self.run("RLRE").await? {
             ClientEvent::Released => Ok(()),
             _ => Err(SessionError::UnexpectedEvent("expected RLRE")),
-        }
+        };
+        self.transport.close().await;
+        released
     }
 
     /// Sends what the association queued and feeds responses until an exchange

@@ -1,9 +1,32 @@
-//! The IEC 62056-47 wrapper over an async byte stream (TCP): each APDU travels in one
-//! wrapper frame; received bytes are framed with [`dlms::wrapper::WrapperFrame::parse_with_limit`].
+//! The link layers the HES speaks over a byte stream: the IEC 62056-47 wrapper (here)
+//! and HDLC (IEC 62056-46, [`crate::hdlc_transport`]). With the wrapper each APDU
+//! travels in one frame; received bytes are framed with
+//! [`dlms::wrapper::WrapperFrame::parse_with_limit`]. Any `AsyncRead + AsyncWrite`
+//! stream works: TCP, or a serial port for optical probes and RS-485 ([`ByteStream`]).
 
 use dlms::wrapper::WrapperFrame;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// A byte stream a session can run over: a TCP stream, a serial port (e.g. tokio-serial's
+/// `SerialStream` for an optical probe or RS-485), or an in-memory duplex in tests.
+pub trait ByteStream: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ByteStream for T {}
+
+/// Which link layer a meter speaks on its byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LinkLayer {
+    /// The IEC 62056-47 TCP/UDP wrapper (wPorts = client and server SAPs).
+    #[default]
+    Wrapper,
+    /// HDLC (IEC 62056-46) with the server's lower (physical) address, when it has one
+    /// (gridedge meters use 17; `None` = a 1-byte server address).
+    Hdlc {
+        /// The lower HDLC server address.
+        server_physical: Option<u16>,
+    },
+}
 
 /// Why the transport failed.
 #[derive(Debug, Error)]
@@ -17,6 +40,9 @@ pub enum TransportError {
     /// The byte stream is not a valid wrapper stream (wrong version, oversized frame).
     #[error("invalid wrapper frame: {0}")]
     Frame(dlms::DecodeError),
+    /// The HDLC link failed (refused connection, link lost, wrong state).
+    #[error("{0}")]
+    Link(String),
     /// A frame arrived for another wPort pair.
     #[error("frame for wPorts {source_wport}->{destination_wport}, expected {expected_source}->{expected_destination}")]
     WrongWport {

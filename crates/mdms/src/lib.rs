@@ -15,8 +15,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod billing;
 pub mod consumption;
 mod error;
+pub mod export;
+pub mod import;
 mod ingest_check;
 mod sqlite;
 mod store;
@@ -28,3 +31,7 @@ pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 pub use store::{
     CollectionRecord, DEFAULT_SOURCE, IngestReport, MeterDataStore, StoreSummary, StoredInterval, StoredRegisterRead,
 };
+pub mod editing;
+pub mod estimation;
+pub mod vee;
+pub use store::{EditOutcome, EstimationReport, IngestOutcome, IntervalVersion};

@@ -13,6 +13,8 @@ use serde::Serialize;
 
 use crate::StoreError;
 use crate::consumption::{self, DailyConsumption};
+use crate::editing::{AuditEntry, AuditFilter, EditError};
+use crate::vee::{ExceptionFilter, StoredFinding, ValidationReport, VeeConfig, VeeConfigError, VeeException};
 
 /// The `source` recorded for readings ingested through [`MeterDataStore::ingest`]: the
 /// Head-End System.
@@ -87,6 +89,52 @@ pub struct StoredRegisterRead {
     pub source: String,
 }
 
+/// What [`MeterDataStore::ingest_validated`] did: the ingest counts and what validation
+/// (and automatic estimation) found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IngestOutcome {
+    /// Values written and skipped.
+    pub ingest: IngestReport,
+    /// Validation of the channels the reading touched (empty when VEE is disabled).
+    pub validation: ValidationReport,
+}
+
+/// One version of an interval with everything known about it: the value, the audit entry
+/// that wrote it (estimates and edits; `None` for values delivered by the HES) and the
+/// validation findings on it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntervalVersion {
+    /// The stored version.
+    pub interval: StoredInterval,
+    /// Who wrote it, when and why (estimates and edits).
+    pub audit: Option<AuditEntry>,
+    /// Findings on this version, any status.
+    pub findings: Vec<StoredFinding>,
+}
+
+/// What [`MeterDataStore::edit_interval`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EditOutcome {
+    /// The new version.
+    pub interval: StoredInterval,
+    /// The audit entry recording the edit.
+    pub audit_id: i64,
+    /// The re-validation of the edited interval's neighbourhood (its local day and the next
+    /// interval's).
+    pub validation: ValidationReport,
+}
+
+/// What [`MeterDataStore::estimate_range`] did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EstimationReport {
+    /// The audit entry, when anything was estimated.
+    pub audit_id: Option<i64>,
+    /// The new versions, by interval end.
+    pub estimated: Vec<StoredInterval>,
+    /// The re-validation after estimation, with the runs left alone and why.
+    pub validation: ValidationReport,
+}
+
 /// Metadata of one collection session (one ingested `MeterReading`), kept per meter.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CollectionRecord {
@@ -140,15 +188,145 @@ pub trait MeterDataStore {
     /// Also records the session's metadata (collected_at, clock drift, interval length),
     /// once per (meter, collected_at).
     ///
+    /// With VEE enabled the reading is also validated in the same transaction (see
+    /// [`MeterDataStore::ingest_validated`]).
+    ///
     /// Errors: [`StoreError::EmptyMeterId`], [`StoreError::NonFiniteValue`] (checked before
     /// anything is written), backend errors.
-    fn ingest_from(&mut self, reading: &MeterReading, source: &str) -> Result<IngestReport, StoreError>;
+    fn ingest_from(&mut self, reading: &MeterReading, source: &str) -> Result<IngestReport, StoreError> {
+        self.ingest_validated(reading, source).map(|outcome| outcome.ingest)
+    }
 
     /// Stores one collection session delivered by the HES ([`DEFAULT_SOURCE`]); see
     /// [`MeterDataStore::ingest_from`].
     fn ingest(&mut self, reading: &MeterReading) -> Result<IngestReport, StoreError> {
         self.ingest_from(reading, DEFAULT_SOURCE)
     }
+
+    /// [`MeterDataStore::ingest_from`], returning what VEE did as well.
+    ///
+    /// With VEE enabled ([`VeeConfig::enabled`]), each channel the reading touched is
+    /// validated over the whole local days its intervals fall in (in the meter class's time
+    /// zone) inside the ingest transaction; findings are recorded per interval and version,
+    /// open findings that no longer fail are closed, and, where the class enables automatic
+    /// estimation, missing (and configured rejected) intervals get estimated versions that
+    /// are validated again. All of it commits or rolls back with the values.
+    ///
+    /// Errors: as [`MeterDataStore::ingest_from`].
+    fn ingest_validated(&mut self, reading: &MeterReading, source: &str) -> Result<IngestOutcome, StoreError>;
+
+    /// Replaces the VEE configuration used from the next ingest on.
+    ///
+    /// Errors: [`VeeConfigError`] when the configuration does not compile (nothing changes).
+    fn set_vee_config(&mut self, config: &VeeConfig) -> Result<(), VeeConfigError>;
+
+    /// The VEE configuration in use.
+    fn vee_config(&self) -> &VeeConfig;
+
+    /// Validates again every channel of `meter` with values in `[from, to)`, over whole
+    /// local days, recording new findings and closing those that no longer fail (a
+    /// re-validation after a configuration change, or after late data). Does not estimate.
+    /// Runs even when VEE on ingest is disabled. An unknown meter validates nothing.
+    ///
+    /// Errors: backend errors; [`StoreError::Time`] at the edge of the representable range.
+    fn validate_range(
+        &mut self,
+        meter: &MeterId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<ValidationReport, StoreError>;
+
+    /// Estimates every interval end of one channel in `[from, to)` on the meter class's grid,
+    /// missing or present (present values are replaced by a new version: a manual
+    /// estimation of rejected data), with the class's methods, bracketed by the values just
+    /// outside the range. Writes one audit entry (action `estimate`) and validates the
+    /// estimates again.
+    ///
+    /// Errors: [`EditError::Refused`] for an empty user or reason, an unknown meter, an empty
+    /// range or an instantaneous channel; [`EditError::Store`] for backend errors.
+    fn estimate_range(
+        &mut self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        from: Timestamp,
+        to: Timestamp,
+        user: &str,
+        reason: &str,
+    ) -> Result<EstimationReport, EditError>;
+
+    /// Sets the value of one interval: writes it as a new version (quality `EDITED`,
+    /// source `"edit"`), records an audit entry with `user`, `reason`, the time and the old
+    /// and new value, and re-validates the interval and the next one. Raw values and earlier
+    /// versions are never changed. An interval that had no value gets version 1.
+    ///
+    /// Errors: [`EditError::Refused`] for an empty user or reason, a non-finite value, a
+    /// fractional-second interval end or an unknown meter; [`EditError::Store`] for backend
+    /// errors.
+    fn edit_interval(
+        &mut self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        interval_end: Timestamp,
+        new_value: f64,
+        user: &str,
+        reason: &str,
+    ) -> Result<EditOutcome, EditError>;
+
+    /// Accepts the open exceptions matching `filter` (their values stay as they are; the
+    /// findings leave the queue with status `accepted` and are not re-opened by later
+    /// validations of the same version), with one audit entry per meter and channel.
+    /// Returns the number of findings accepted.
+    ///
+    /// Errors: [`EditError::Refused`] for an empty user or reason; [`EditError::Store`].
+    fn accept_exceptions(&mut self, filter: &ExceptionFilter, user: &str, reason: &str) -> Result<u64, EditError>;
+
+    /// The open exceptions queue: open findings matching `filter`, consecutive intervals of
+    /// one channel and rule merged into one entry, ordered by meter, channel, rule and first
+    /// interval end.
+    ///
+    /// Errors: backend errors.
+    fn vee_exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<VeeException>, StoreError>;
+
+    /// Every finding ever recorded on one interval (all versions, any status), by version
+    /// then rule.
+    ///
+    /// Errors: backend errors.
+    fn interval_findings(
+        &self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        interval_end: Timestamp,
+    ) -> Result<Vec<StoredFinding>, StoreError>;
+
+    /// The full history of one interval value: every version, oldest first, each with the
+    /// audit entry that wrote it (estimates, edits) and the findings on it.
+    ///
+    /// Errors: backend errors.
+    fn interval_history_detail(
+        &self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        interval_end: Timestamp,
+    ) -> Result<Vec<IntervalVersion>, StoreError>;
+
+    /// [`MeterDataStore::interval_readings`] with validation results folded into the
+    /// quality: a value with open findings on its version carries
+    /// [`QualityFlags::SUSPECT`] and the lowest failed rule code in bits 24–31.
+    ///
+    /// Errors: backend errors.
+    fn validated_interval_readings(
+        &self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<StoredInterval>, StoreError>;
+
+    /// The audit trail: entries matching `filter`, oldest first (with a limit, the newest
+    /// `limit` entries, still oldest first).
+    ///
+    /// Errors: backend errors.
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
     /// The latest version of each interval of one channel whose end lies in `[from, to)`,
     /// ordered by interval end. Empty for an unknown meter.

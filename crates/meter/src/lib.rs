@@ -8,8 +8,10 @@
 //! | module | holds |
 //! |---|---|
 //! | [`metrology`] | household load model (shape derived from a real UK household), registers, captures, relay history |
-//! | [`objects`] | the COSEM object tree (IEC 62056-6-2): Clock, Data, Register, Profile generic, Association LN, Disconnect control |
+//! | [`objects`] | the COSEM object tree (IEC 62056-6-2): Clock, Data, Register, Profile generic, Association LN, Disconnect control; Token gateway and Credit when prepaid |
+//! | [`prepayment`] | prepaid mode: STS token decoder, credit register charged from the metrology, low credit, friendly and emergency credit, relay by credit |
 //! | [`time_zone`] | the meter's wall clock (standard offset + EU summer time) and COSEM date-time conversion |
+//! | [`push`] | the Push setup object (class 40) and the push sender: data-notification and event-notification to the head-end |
 //! | [`tcp_server`] | the DLMS/COSEM server over TCP (IEC 62056-47 wrapper) around a meter |
 //! | [`fleet`] | N meters in one process, each on its own TCP listener |
 //! | [`meter`] | [`SimulatedMeter`] and the GET/SET/ACTION dispatch the DLMS server calls |
@@ -24,6 +26,11 @@
 //!   every day; T1 + T2 = 1.0.1.8.0 exactly.
 //! * **Relay**: when the disconnector is not `connected`, all energy registers stop; profile
 //!   intervals touched by an open relay carry status bit 6 (0x40); default control mode 4.
+//! * **Prepaid mode** ([`MeterConfig::prepayment`], off by default): STS tokens (EA11/DKGA04)
+//!   through the Token gateway or the keypad; the credit is charged exactly what the import
+//!   register advances, on demand like the registers; the relay opens (local_disconnect) at
+//!   the millisecond the credit runs out outside friendly hours and closes (local_reconnect,
+//!   control modes 5/6) when credit arrives. See [`prepayment`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -31,6 +38,8 @@ pub mod fleet;
 pub mod meter;
 pub mod metrology;
 pub mod objects;
+pub mod prepayment;
+pub mod push;
 pub mod tcp_server;
 pub mod time_zone;
 
@@ -39,4 +48,6 @@ pub use metrology::load_model::{LoadModel, LoadModelConfig};
 pub use metrology::registers::EnergyRegisters;
 pub use objects::association_ln::{AssociationContext, AssociationStatus};
 pub use objects::disconnect_control::{ControlMode, ControlState};
+pub use objects::token_gateway::{TokenDeliveryMethod, TokenStatusCode};
+pub use prepayment::{FriendlyCredit, PrepaymentConfig, StsKey, TokenEntry};
 pub use time_zone::MeterTimeZone;

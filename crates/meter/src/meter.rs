@@ -14,12 +14,19 @@ use crate::metrology::registers::EnergyRegisters;
 use crate::metrology::{InstantaneousValues, Metrology};
 use crate::objects::association_ln::{AssociationContext, object_list};
 use crate::objects::clock::MeterClock;
+use crate::objects::credit::CreditObject;
 use crate::objects::disconnect_control::{ControlMode, DisconnectControl, RelayTrigger};
 use crate::objects::profile_generic::{
     self, BufferSelection, CAPTURE_PERIOD_S, ProfileEntry, ProfileWindow, STATUS_CLOCK_ADJUSTED,
     STATUS_DAYLIGHT_SAVING, STATUS_SUPPLY_DISCONNECTED,
 };
-use crate::objects::{CosemObject, OBJECT_LIST, ObjectRole, find};
+use crate::objects::token_gateway::TokenDeliveryMethod;
+use crate::objects::{
+    CosemObject, OBJECT_LIST, ObjectRole, PREPAID_OBJECT_LIST, PREPAID_PUSH_OBJECT_LIST, PUSH_OBJECT_LIST, find_in,
+};
+use crate::prepayment::credit::EmergencyRefusal;
+use crate::prepayment::{Plant, Prepayment, PrepaymentConfig, PrepaymentConfigError, TokenEntry};
+use crate::push::PushSetup;
 use crate::time_zone::MeterTimeZone;
 
 /// Manufacturer prefix of the logical device name (3 characters, like a FLAG id).
@@ -46,6 +53,12 @@ pub struct MeterConfig {
     pub control_mode: ControlMode,
     /// Largest clock drift, ms; each meter's drift is uniform in ±this. Default 5000.
     pub max_clock_drift_ms: u32,
+    /// Prepaid mode (token gateway, credit, relay by credit; see [`crate::prepayment`]).
+    /// Default `None`: a credit (post-paid) meter.
+    pub prepayment: Option<PrepaymentConfig>,
+    /// The Push setup object 0.0.25.9.0.255 with its initial attributes (see
+    /// [`crate::push`]). Default `None`: the meter does not push.
+    pub push: Option<PushSetup>,
 }
 
 impl Default for MeterConfig {
@@ -57,6 +70,8 @@ impl Default for MeterConfig {
             profile_entries: 96 * 60,
             control_mode: ControlMode::Mode4,
             max_clock_drift_ms: 5_000,
+            prepayment: None,
+            push: None,
         }
     }
 }
@@ -77,6 +92,9 @@ pub enum MeterConfigError {
     /// `profile_entries` is 0 or above [`MAX_PROFILE_ENTRIES`].
     #[error("invalid profile_entries {0}: 1..={MAX_PROFILE_ENTRIES}")]
     InvalidProfileEntries(u32),
+    /// The prepayment configuration is invalid.
+    #[error("invalid prepayment configuration: {0}")]
+    InvalidPrepayment(#[from] PrepaymentConfigError),
 }
 
 /// One simulated smart meter (see the crate documentation for the model).
@@ -89,6 +107,8 @@ pub struct SimulatedMeter {
     clock: MeterClock,
     relay: DisconnectControl,
     association: AssociationContext,
+    prepayment: Option<Prepayment>,
+    push: Option<PushSetup>,
 }
 
 impl SimulatedMeter {
@@ -114,6 +134,8 @@ impl SimulatedMeter {
         let metrology = Metrology::new(model, config.commissioning.as_millisecond());
         let max_drift = f64::from(config.max_clock_drift_ms);
         let drift_ms = ((uniform(seed, Stream::ClockDrift, 0) * 2.0 - 1.0) * max_drift).round() as i64;
+        let prepayment = config.prepayment.as_ref().map(|p| Prepayment::new(p, &metrology)).transpose()?;
+        let push = config.push.clone();
         Ok(SimulatedMeter {
             serial: serial.to_string(),
             seed,
@@ -122,6 +144,8 @@ impl SimulatedMeter {
             metrology,
             config,
             association: AssociationContext::default(),
+            prepayment,
+            push,
         })
     }
 
@@ -215,9 +239,82 @@ impl SimulatedMeter {
         &self.association
     }
 
-    /// The object list (the objects this meter exposes).
+    /// The object list (the objects this meter exposes): prepaid meters add the Token
+    /// gateway and the Credit objects.
     pub fn objects(&self) -> &'static [CosemObject] {
-        OBJECT_LIST
+        match (self.prepayment.is_some(), self.push.is_some()) {
+            (false, false) => OBJECT_LIST,
+            (true, false) => PREPAID_OBJECT_LIST,
+            (false, true) => PUSH_OBJECT_LIST,
+            (true, true) => PREPAID_PUSH_OBJECT_LIST,
+        }
+    }
+
+    /// The Push setup object (`None` when the meter does not push).
+    pub fn push_setup(&self) -> Option<&PushSetup> {
+        self.push.as_ref()
+    }
+
+    /// The Push setup object, mutable (the push sender takes requests and push numbers).
+    pub fn push_setup_mut(&mut self) -> Option<&mut PushSetup> {
+        self.push.as_mut()
+    }
+
+    /// The prepayment function (`None` for a credit meter), as of the last event (see
+    /// [`SimulatedMeter::settle_prepayment`]).
+    pub fn prepayment(&self) -> Option<&Prepayment> {
+        self.prepayment.as_ref()
+    }
+
+    /// Brings a prepaid meter's credit and relay up to true time `now`: charges the
+    /// consumption since the last event and opens the relay where the credit ran out (see
+    /// [`crate::prepayment`]). GET, SET and ACTION call it; call it before reading the
+    /// registers through the `&self` accessors. No-op for a credit meter.
+    pub fn settle_prepayment(&mut self, now: Timestamp) {
+        let t = self.clock.meter_ms(now);
+        if let Some(p) = self.prepayment.as_mut() {
+            p.advance(t, &mut Plant::new(&mut self.metrology, &mut self.relay, self.config.time_zone));
+        }
+    }
+
+    /// Enters a token at true time `now` (the keypad: [`TokenDeliveryMethod::Manual`]; the
+    /// Token gateway's `enter` uses `Remote`): 20 digits, spaces and '-' allowed. Returns the
+    /// meter's answer, `None` for a credit meter.
+    pub fn enter_token(&mut self, now: Timestamp, token: &str, method: TokenDeliveryMethod) -> Option<TokenEntry> {
+        self.enter_token_bytes(now, token.as_bytes(), method)
+    }
+
+    fn enter_token_bytes(&mut self, now: Timestamp, token: &[u8], method: TokenDeliveryMethod) -> Option<TokenEntry> {
+        let t = self.clock.meter_ms(now);
+        let p = self.prepayment.as_mut()?;
+        Some(p.enter_token(
+            t,
+            token,
+            method,
+            &mut Plant::new(&mut self.metrology, &mut self.relay, self.config.time_zone),
+        ))
+    }
+
+    /// The customer invokes the emergency credit at true time `now`. `None` for a credit
+    /// meter.
+    pub fn invoke_emergency_credit(&mut self, now: Timestamp) -> Option<Result<(), EmergencyRefusal>> {
+        let t = self.clock.meter_ms(now);
+        let p = self.prepayment.as_mut()?;
+        Some(p.invoke_emergency(t, &mut Plant::new(&mut self.metrology, &mut self.relay, self.config.time_zone)))
+    }
+
+    /// After a SET or ACTION at `now`: a clock step re-anchors the prepayment, then its
+    /// credit rules are applied at the new time.
+    fn after_dispatch(&mut self, now: Timestamp, meter_ms_before: i64) {
+        let t = self.clock.meter_ms(now);
+        if let Some(p) = self.prepayment.as_mut() {
+            let mut plant = Plant::new(&mut self.metrology, &mut self.relay, self.config.time_zone);
+            if t == meter_ms_before {
+                p.advance(t, &mut plant);
+            } else {
+                p.clock_stepped(meter_ms_before, t, &mut plant);
+            }
+        }
     }
 
     /// The customer presses the reconnect button at true time `now` (manual_reconnect,
@@ -230,6 +327,7 @@ impl SimulatedMeter {
     /// Applies a relay trigger at true time `now`, opening or closing the supply as the new
     /// state requires. Returns whether the state changed.
     pub fn trigger_relay(&mut self, now: Timestamp, trigger: RelayTrigger) -> bool {
+        self.settle_prepayment(now);
         let changed = self.relay.apply(trigger);
         let t = self.clock.meter_ms(now);
         if self.relay.output_state() {
@@ -237,11 +335,12 @@ impl SimulatedMeter {
         } else {
             self.metrology.open_relay(t);
         }
+        self.settle_prepayment(now);
         changed
     }
 
-    fn lookup(class_id: u16, ln: dlms::Obis) -> Result<&'static CosemObject, DataAccessResult> {
-        let o = find(ln).ok_or(DataAccessResult::ObjectUndefined)?;
+    fn lookup(&self, class_id: u16, ln: dlms::Obis) -> Result<&'static CosemObject, DataAccessResult> {
+        let o = find_in(self.objects(), ln).ok_or(DataAccessResult::ObjectUndefined)?;
         if o.class_id != class_id {
             return Err(DataAccessResult::ObjectClassInconsistent);
         }
@@ -262,7 +361,7 @@ impl SimulatedMeter {
         desc: &CosemAttributeDescriptor,
         access: Option<&SelectiveAccess>,
     ) -> Result<Data, DataAccessResult> {
-        let o = Self::lookup(desc.class_id, desc.instance_id)?;
+        let o = self.lookup(desc.class_id, desc.instance_id)?;
         let a = o.attribute(desc.attribute_id).ok_or(DataAccessResult::ObjectUnavailable)?;
         if !a.mode.can_read() {
             return Err(DataAccessResult::ReadWriteDenied);
@@ -275,6 +374,7 @@ impl SimulatedMeter {
         if desc.attribute_id == 1 {
             return Ok(Data::OctetString(o.logical_name.0.to_vec()));
         }
+        self.settle_prepayment(now);
         let t = self.clock.meter_ms(now);
         let id = desc.attribute_id;
         let value = match o.role {
@@ -290,10 +390,17 @@ impl SimulatedMeter {
             ObjectRole::ProfileStatus => Some(Data::Unsigned(self.current_status(t))),
             ObjectRole::LoadProfile => return self.get_profile(now, id, access),
             ObjectRole::CurrentAssociation => match id {
-                2 => Some(object_list(OBJECT_LIST)),
+                2 => Some(object_list(self.objects())),
                 _ => self.association.attribute(id),
             },
             ObjectRole::DisconnectControl => self.relay.attribute(id),
+            ObjectRole::TokenGateway => {
+                self.prepayment.as_ref().and_then(|p| p.gateway().attribute(id, self.config.time_zone))
+            }
+            ObjectRole::Credit(c) => {
+                self.prepayment.as_ref().and_then(|p| c.attribute(id, p.credit(), &p.thresholds()))
+            }
+            ObjectRole::PushSetup => self.push.as_ref().and_then(|p| p.attribute(id)),
         };
         value.ok_or(DataAccessResult::ObjectUnavailable)
     }
@@ -341,7 +448,7 @@ impl SimulatedMeter {
         access: Option<&SelectiveAccess>,
         value: &Data,
     ) -> DataAccessResult {
-        let o = match Self::lookup(desc.class_id, desc.instance_id) {
+        let o = match self.lookup(desc.class_id, desc.instance_id) {
             Ok(o) => o,
             Err(e) => return e,
         };
@@ -352,7 +459,15 @@ impl SimulatedMeter {
         if access.is_some() {
             return DataAccessResult::OtherReason;
         }
-        match (o.role, desc.attribute_id) {
+        self.settle_prepayment(now);
+        let before = self.clock.meter_ms(now);
+        let result = self.set_attribute(now, o, desc.attribute_id, value);
+        self.after_dispatch(now, before);
+        result
+    }
+
+    fn set_attribute(&mut self, now: Timestamp, o: &CosemObject, attribute_id: i8, value: &Data) -> DataAccessResult {
+        match (o.role, attribute_id) {
             (ObjectRole::Clock, 2) => self.clock.set_time(now, value),
             (ObjectRole::DisconnectControl, 4) => match value {
                 Data::Enum(v) => match ControlMode::from_u8(*v) {
@@ -364,6 +479,10 @@ impl SimulatedMeter {
                 },
                 _ => DataAccessResult::TypeUnmatched,
             },
+            (ObjectRole::PushSetup, id) => match self.push.as_mut() {
+                Some(p) => p.set_attribute(id, value),
+                None => DataAccessResult::ObjectUndefined,
+            },
             _ => DataAccessResult::ReadWriteDenied,
         }
     }
@@ -371,24 +490,41 @@ impl SimulatedMeter {
     /// ACTION on one method at true time `now` (IEC 62056-5-3 §9.3 ACTION service).
     /// Offered: Disconnect control 1 `remote_disconnect` and 2 `remote_reconnect` (data
     /// integer (0) or absent), Clock 1 `adjust_to_quarter`, 3 `adjust_to_minute`, 6
-    /// `shift_time`. None returns data.
+    /// `shift_time`; on prepaid meters Token gateway 1 `enter` (octet-string token; the
+    /// verdict is in its `token_status`) and emergency Credit 3 `invoke_credit` (enum (2),
+    /// integer (0) or absent). None returns data.
     ///
     /// # Errors
     /// `ObjectUndefined`, `ObjectClassInconsistent`, `ObjectUnavailable` (no such method),
     /// `ReadWriteDenied` (method without access), `TypeUnmatched` (wrong parameter type),
     /// `OtherReason` (parameter out of range; remote relay methods in control mode 0;
-    /// Association LN method 1, which the server's association state machine answers).
+    /// Association LN method 1, which the server's association state machine answers;
+    /// emergency credit that may not be invoked now).
     pub fn action(
         &mut self,
         now: Timestamp,
         desc: &CosemMethodDescriptor,
         param: Option<&Data>,
     ) -> Result<Option<Data>, ActionResult> {
-        let o = Self::lookup(desc.class_id, desc.instance_id).map_err(action_result)?;
+        let o = self.lookup(desc.class_id, desc.instance_id).map_err(action_result)?;
         let m = o.method(desc.method_id).ok_or(ActionResult::ObjectUnavailable)?;
         if m.mode == crate::objects::access::MethodAccessMode::NoAccess {
             return Err(ActionResult::ReadWriteDenied);
         }
+        self.settle_prepayment(now);
+        let before = self.clock.meter_ms(now);
+        let result = self.invoke(now, o, desc, param);
+        self.after_dispatch(now, before);
+        result
+    }
+
+    fn invoke(
+        &mut self,
+        now: Timestamp,
+        o: &CosemObject,
+        desc: &CosemMethodDescriptor,
+        param: Option<&Data>,
+    ) -> Result<Option<Data>, ActionResult> {
         match o.role {
             ObjectRole::Clock => self.clock.action(now, desc.method_id, param),
             ObjectRole::DisconnectControl => {
@@ -403,6 +539,26 @@ impl SimulatedMeter {
                 self.trigger_relay(now, trigger);
                 Ok(None)
             }
+            ObjectRole::TokenGateway => {
+                let Some(Data::OctetString(token)) = param else { return Err(ActionResult::TypeUnmatched) };
+                self.enter_token_bytes(now, token, TokenDeliveryMethod::Remote).ok_or(ActionResult::OtherReason)?;
+                Ok(None)
+            }
+            ObjectRole::Credit(CreditObject::Emergency) => {
+                match param {
+                    None | Some(Data::Integer(0)) | Some(Data::Enum(2)) => {}
+                    Some(Data::Enum(_)) => return Err(ActionResult::OtherReason),
+                    Some(_) => return Err(ActionResult::TypeUnmatched),
+                }
+                match self.invoke_emergency_credit(now) {
+                    Some(Ok(())) => Ok(None),
+                    _ => Err(ActionResult::OtherReason),
+                }
+            }
+            ObjectRole::PushSetup => match self.push.as_mut() {
+                Some(p) => p.invoke(desc.method_id, param),
+                None => Err(ActionResult::ObjectUndefined),
+            },
             _ => Err(ActionResult::OtherReason),
         }
     }

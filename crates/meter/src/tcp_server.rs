@@ -13,6 +13,7 @@ use std::time::Duration;
 use dlms::Codec;
 use dlms::association::{Authentication, CosemServer, RequestContext, ServerAssociation, ServerConfig};
 use dlms::data::Data;
+use dlms::hdlc::{HdlcAddress, HdlcServer, HdlcServerConfig, ServerEvent};
 use dlms::security::SecuritySettings;
 use dlms::wrapper::{MAX_WRAPPER_APDU_LEN, WrapperFrame};
 use dlms::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess};
@@ -48,6 +49,23 @@ pub struct MeterServerConfig {
     pub max_receive_pdu_size: u16,
     /// Close a connection after this long without a frame.
     pub inactivity_timeout: Duration,
+    /// The link layer on the TCP stream.
+    pub link: MeterLink,
+}
+
+/// The link layer a meter speaks on its TCP port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MeterLink {
+    /// IEC 62056-47 wrapper (the usual DLMS/COSEM over TCP, port 4059).
+    #[default]
+    Wrapper,
+    /// HDLC (IEC 62056-46) frames directly on the TCP stream, as with a meter behind a
+    /// serial-to-IP converter; server address = logical device (upper) + this physical
+    /// address (lower), e.g. 1/17.
+    Hdlc {
+        /// The lower HDLC address of the meter (0x10..=0x3FFD; gridedge uses 17).
+        physical_address: u16,
+    },
 }
 
 impl MeterServerConfig {
@@ -66,6 +84,7 @@ impl MeterServerConfig {
             server_sap: 1,
             max_receive_pdu_size: 1024,
             inactivity_timeout: Duration::from_secs(120),
+            link: MeterLink::Wrapper,
         }
     }
 }
@@ -177,18 +196,85 @@ pub async fn serve(listener: TcpListener, meter: Arc<Mutex<SimulatedMeter>>, con
     }
 }
 
+/// The associations of one connection, one per client SAP, created on the first APDU
+/// from a SAP the meter is configured for.
+struct Associations<'a> {
+    config: &'a MeterServerConfig,
+    meter: &'a Mutex<SimulatedMeter>,
+    by_sap: Vec<(u16, ServerAssociation)>,
+}
+
+impl<'a> Associations<'a> {
+    fn new(config: &'a MeterServerConfig, meter: &'a Mutex<SimulatedMeter>) -> Self {
+        Associations { config, meter, by_sap: Vec::new() }
+    }
+
+    /// Serves one APDU from `client_sap`; returns the APDUs to send back. APDUs from
+    /// SAPs the meter does not know are discarded silently, as meters do.
+    fn handle(&mut self, client_sap: u16, apdu: &[u8]) -> Vec<Vec<u8>> {
+        let Some(policy) = self.config.clients.iter().find(|c| c.client_sap == client_sap) else {
+            return Vec::new();
+        };
+        let index = match self.by_sap.iter().position(|(sap, _)| *sap == client_sap) {
+            Some(i) => i,
+            None => {
+                let server_config = ServerConfig {
+                    authentication: policy.authentication.clone(),
+                    conformance: ServerConfig::METER_CONFORMANCE,
+                    max_receive_pdu_size: self.config.max_receive_pdu_size,
+                };
+                let association = match &policy.security {
+                    Some(security) => ServerAssociation::with_security(server_config, client_sap, security.clone()),
+                    None => ServerAssociation::new(server_config, client_sap),
+                };
+                self.by_sap.push((client_sap, association));
+                self.by_sap.len() - 1
+            }
+        };
+        let association = &mut self.by_sap[index].1;
+        let mut adapter = MeterAdapter {
+            meter: self.meter,
+            server_sap: self.config.server_sap,
+            max_receive_pdu_size: self.config.max_receive_pdu_size,
+        };
+        association.handle_apdu(apdu, &mut adapter);
+        // Refused ciphering, tags and replayed invocation counters are security events
+        // (IEC 62056-5-3 §9.2.6): log them.
+        while let Some(event) = association.poll_security_event() {
+            tracing::warn!(client_sap, %event, "security event");
+        }
+        std::iter::from_fn(|| association.poll_transmit()).collect()
+    }
+
+    /// Forgets every association (the HDLC link was disconnected or reset).
+    fn clear(&mut self) {
+        self.by_sap.clear();
+    }
+}
+
 /// Serves one connection until the peer closes it, the stream turns invalid or it
-/// stays idle past the inactivity timeout.
+/// stays idle past the inactivity timeout, with the link layer of `config.link`.
 ///
 /// # Errors
 /// I/O errors and an invalid wrapper stream (the connection is then closed).
 pub async fn serve_connection(
-    mut stream: TcpStream,
+    stream: TcpStream,
     meter: &Mutex<SimulatedMeter>,
     config: &MeterServerConfig,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true).ok();
-    let mut associations: Vec<(u16, ServerAssociation)> = Vec::new();
+    match config.link {
+        MeterLink::Wrapper => serve_wrapper(stream, meter, config).await,
+        MeterLink::Hdlc { physical_address } => serve_hdlc(stream, meter, config, physical_address).await,
+    }
+}
+
+async fn serve_wrapper(
+    mut stream: TcpStream,
+    meter: &Mutex<SimulatedMeter>,
+    config: &MeterServerConfig,
+) -> std::io::Result<()> {
+    let mut associations = Associations::new(config, meter);
     let mut rx: Vec<u8> = Vec::with_capacity(4096);
     let mut buf = vec![0u8; 8192];
     let max_apdu = (config.max_receive_pdu_size as usize).clamp(64, MAX_WRAPPER_APDU_LEN);
@@ -202,42 +288,8 @@ pub async fn serve_connection(
             if frame.destination_wport != config.server_sap {
                 continue;
             }
-            let Some(policy) = config.clients.iter().find(|c| c.client_sap == frame.source_wport) else {
-                continue;
-            };
-            let index = match associations.iter().position(|(sap, _)| *sap == frame.source_wport) {
-                Some(i) => i,
-                None => {
-                    let server_config = ServerConfig {
-                        authentication: policy.authentication.clone(),
-                        conformance: ServerConfig::METER_CONFORMANCE,
-                        max_receive_pdu_size: config.max_receive_pdu_size,
-                    };
-                    let association = match &policy.security {
-                        Some(security) => {
-                            ServerAssociation::with_security(server_config, frame.source_wport, security.clone())
-                        }
-                        None => ServerAssociation::new(server_config, frame.source_wport),
-                    };
-                    associations.push((frame.source_wport, association));
-                    associations.len() - 1
-                }
-            };
-            let association = &mut associations[index].1;
-            let mut adapter = MeterAdapter {
-                meter,
-                server_sap: config.server_sap,
-                max_receive_pdu_size: config.max_receive_pdu_size,
-            };
-            association.handle_apdu(&frame.apdu, &mut adapter);
-            // Refused ciphering, tags and replayed invocation counters are security
-            // events (IEC 62056-5-3 §9.2.6): log them.
-            while let Some(event) = association.poll_security_event() {
-                tracing::warn!(client_sap = frame.source_wport, %event, "security event");
-            }
-            while let Some(apdu) = association.poll_transmit() {
-                let reply = frame.reply(apdu);
-                stream.write_all(&reply.to_bytes()).await?;
+            for apdu in associations.handle(frame.source_wport, &frame.apdu) {
+                stream.write_all(&frame.reply(apdu).to_bytes()).await?;
             }
         }
         let n = match tokio::time::timeout(config.inactivity_timeout, stream.read(&mut buf)).await {
@@ -248,5 +300,62 @@ pub async fn serve_connection(
             return Ok(());
         }
         rx.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// HDLC (IEC 62056-46) on the TCP stream: the meter's server address is the logical
+/// device (`config.server_sap`, upper) and `physical_address` (lower); the client SAP
+/// is the HDLC client address.
+async fn serve_hdlc(
+    mut stream: TcpStream,
+    meter: &Mutex<SimulatedMeter>,
+    config: &MeterServerConfig,
+    physical_address: u16,
+) -> std::io::Result<()> {
+    let invalid = |e: dlms::DecodeError| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+    let address = HdlcAddress::server(config.server_sap, physical_address).map_err(invalid)?;
+    let mut link_config = HdlcServerConfig::new(address);
+    link_config.inactivity_timeout_ms = Some(config.inactivity_timeout.as_millis() as u64);
+    let mut link = HdlcServer::new(link_config);
+    let started = std::time::Instant::now();
+    let now = || started.elapsed().as_millis() as u64;
+    let mut associations = Associations::new(config, meter);
+    let mut buf = vec![0u8; 8192];
+    loop {
+        while let Some(event) = link.poll_event() {
+            match event {
+                ServerEvent::ApduReceived(apdu) => {
+                    let client_sap = link.client_address().map(|a| a.upper()).unwrap_or(0);
+                    for reply in associations.handle(client_sap, &apdu) {
+                        if link.send_apdu(reply).is_err() {
+                            break;
+                        }
+                    }
+                }
+                ServerEvent::Disconnected(reason) => {
+                    tracing::debug!(?reason, "HDLC link disconnected");
+                    associations.clear();
+                }
+                ServerEvent::Connected(_) | ServerEvent::Discarded(_) => {}
+            }
+        }
+        while let Some(frame) = link.poll_transmit() {
+            stream.write_all(&frame).await?;
+        }
+        let wait = match link.poll_timeout() {
+            Some(at) => std::time::Duration::from_millis(at.saturating_sub(now())),
+            None => config.inactivity_timeout,
+        };
+        match tokio::time::timeout(wait, stream.read(&mut buf)).await {
+            Ok(Ok(0)) => return Ok(()),
+            Ok(Ok(n)) => link.handle_bytes(now(), &buf[..n]),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                if link.poll_timeout().is_none() {
+                    return Ok(()); // idle and disconnected
+                }
+                link.handle_timeout(now());
+            }
+        }
     }
 }

@@ -2,10 +2,22 @@
 //!
 //! Life cycle: [`ClientAssociation::associate`] queues an AARQ; the AARE moves the
 //! machine to [`ClientState::Associated`] (or reports the rejection); then one confirmed
-//! request at a time (GET, GET with list, SET, ACTION) is queued and completed by its
-//! response; a GET whose value does not fit in one APDU is completed by the block
-//! transfer of IEC 62056-5-3 §9.3.7 (get-request-next until last-block), transparently;
-//! [`ClientAssociation::release`] queues an RLRQ and the RLRE ends the association.
+//! request at a time (GET, GET/SET/ACTION with list, SET, ACTION) is queued and completed
+//! by its response; [`ClientAssociation::release`] queues an RLRQ and the RLRE ends the
+//! association.
+//!
+//! Long values travel transparently (IEC 62056-5-3:2017 §9.3.5, §9.3.6-§9.3.8):
+//! * a GET response (normal or with list) that does not fit the client's max receive PDU
+//!   arrives in get-response-with-datablock blocks, fetched with get-request-next;
+//! * a SET value or ACTION parameter whose request does not fit the server's max receive
+//!   PDU is sent in set-request-with-(first-)datablock / action-request-with-(first-)pblock
+//!   blocks when the block-transfer-with-set / -with-action conformance bits were
+//!   negotiated;
+//! * with the general-block-transfer conformance bit, any request that does not fit is
+//!   sent, and any response may arrive, in windowed General-Block-Transfer APDUs (see
+//!   [`crate::association::gbt`] for the rules); the client acknowledges windows and,
+//!   from [`ClientAssociation::handle_timeout`], asks for lost blocks. GBT is preferred
+//!   over the service-specific blocks when both are negotiated.
 //!
 //! With [`ClientConfig::security`] the AARQ proposes the ciphered LN context with the
 //! client system title as calling-AP-title and a glo-initiateRequest (optionally carrying
@@ -13,12 +25,19 @@
 //! passes 3 and 4 (reply_to_HLS_authentication with f(StoC), verifying f(CtoS)) before it
 //! reports [`ClientEvent::Associated`]. Every xDLMS APDU is then protected and every
 //! received one deciphered and verified; only an exception-response or
-//! confirmed-service-error may arrive unciphered. Security failures are
-//! [`ClientError::Security`] and close the association.
+//! confirmed-service-error may arrive unciphered (and General-Block-Transfer APDUs, whose
+//! assembled content is checked instead). Security failures are [`ClientError::Security`]
+//! and close the association.
 
 use std::collections::VecDeque;
 
 use thiserror::Error;
+
+mod responses;
+mod write_requests;
+
+use responses::check_invoke;
+use write_requests::OutgoingBlocks;
 
 use crate::acse::{
     Aare, Aarq, AcseServiceUserDiagnostic, ApplicationContextName, AssociateSourceDiagnostic, AssociationResult,
@@ -26,29 +45,33 @@ use crate::acse::{
 };
 use crate::apdu::Apdu;
 use crate::association::Authentication;
+use crate::association::gbt::{
+    self, BlockReceiver, BlockSender, BlockTransferError, DEFAULT_GBT_WINDOW, Received, block_size_for,
+    effective_window,
+};
 use crate::codec::{Codec, DecodeError};
 use crate::data::Data;
 use crate::security::ciphered_apdu::is_ciphered_tag;
-use crate::security::context::apdu_name;
+use crate::security::context::{MAX_PROTECTION_OVERHEAD, apdu_name};
 use crate::security::hls_gmac::{self, REPLY_TO_HLS_AUTHENTICATION};
 use crate::security::{AesKey, KeyId, SecurityContext, SecurityError, SecuritySettings};
 use crate::xdlms::apdu::XdlmsApdu;
 use crate::xdlms::conformance::Conformance;
 use crate::xdlms::descriptor::AttributeDescriptorWithSelection;
 use crate::xdlms::exception::ExceptionResponse;
-use crate::xdlms::get::{DataBlockGResult, GetDataResult, GetRequest, GetResponse};
+use crate::xdlms::general_block_transfer::GeneralBlockTransfer;
+use crate::xdlms::get::{GetDataResult, GetRequest};
 use crate::xdlms::initiate::{InitiateRequest, InitiateResponse};
 use crate::xdlms::invoke_id::InvokeIdAndPriority;
-use crate::xdlms::notification::DataNotification;
+use crate::xdlms::notification::{DataNotification, EventNotificationRequest};
 use crate::xdlms::service_error::ConfirmedServiceError;
-use crate::xdlms::set::{SetRequest, SetResponse};
 use crate::xdlms::{
-    ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess,
+    ActionResult, CosemAttributeDescriptor, DataAccessResult, SelectiveAccess,
     action::{ActionRequest, ActionResponse},
 };
 
-/// Largest value assembled from GET blocks (16 MiB); protects the client against a
-/// server that never sets last-block.
+/// Largest value assembled from GET blocks or General-Block-Transfer blocks (16 MiB);
+/// protects the client against a server that never sets last-block.
 pub const MAX_ASSEMBLED_LEN: usize = 16 * 1024 * 1024;
 
 /// What the client proposes in its AARQ.
@@ -64,11 +87,17 @@ pub struct ClientConfig {
     /// selects the ciphered application context; required by
     /// [`Authentication::HighGmac`].
     pub security: Option<SecuritySettings>,
+    /// The General-Block-Transfer receive window the client announces: how many blocks
+    /// the server may stream before the client acknowledges (1..=63). Used only when
+    /// the general-block-transfer conformance bit is negotiated.
+    pub gbt_window: u8,
 }
 
 impl Default for ClientConfig {
     /// No authentication, the usual LN client conformance (get, set, action, selective
-    /// access, block transfer with get, multiple references, ...), 0xFFFF bytes.
+    /// access, block transfer with get, set and action, multiple references, ...),
+    /// 0xFFFF bytes, GBT window [`DEFAULT_GBT_WINDOW`]. General-block-transfer is not
+    /// proposed by default: add [`Conformance::GENERAL_BLOCK_TRANSFER`] to use it.
     fn default() -> Self {
         ClientConfig {
             authentication: Authentication::None,
@@ -77,6 +106,8 @@ impl Default for ClientConfig {
                 .union(Conformance::ACTION)
                 .union(Conformance::SELECTIVE_ACCESS)
                 .union(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ)
+                .union(Conformance::BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+                .union(Conformance::BLOCK_TRANSFER_WITH_ACTION)
                 .union(Conformance::MULTIPLE_REFERENCES)
                 .union(Conformance::PRIORITY_MGMT_SUPPORTED)
                 .union(Conformance::ATTRIBUTE0_SUPPORTED_WITH_GET)
@@ -84,6 +115,7 @@ impl Default for ClientConfig {
                 .union(Conformance::DATA_NOTIFICATION),
             max_receive_pdu_size: 0xFFFF,
             security: None,
+            gbt_window: DEFAULT_GBT_WINDOW,
         }
     }
 }
@@ -115,14 +147,21 @@ pub enum ClientEvent {
     Get(Result<Data, DataAccessResult>),
     /// The results of a GET with list, in request order.
     GetWithList(Vec<Result<Data, DataAccessResult>>),
-    /// The result of a SET.
+    /// The result of a SET (sent in one APDU or in datablocks).
     Set(DataAccessResult),
+    /// The results of a SET with list, one per attribute in request order.
+    SetWithList(Vec<DataAccessResult>),
     /// The result of an ACTION and its return parameters, if any.
     Action(Result<Option<Data>, ActionResult>),
+    /// The results of an ACTION with list, one per method in request order.
+    ActionWithList(Vec<Result<Option<Data>, ActionResult>>),
     /// The RLRE arrived: the association is released.
     Released,
     /// An unsolicited data-notification (push) arrived on the association.
     DataNotification(DataNotification),
+    /// An unsolicited event-notification-request (one attribute value) arrived on the
+    /// association (IEC 62056-5-3 §9.3.11).
+    EventNotification(EventNotificationRequest),
 }
 
 /// Why the client machine could not proceed.
@@ -165,8 +204,9 @@ pub enum ClientError {
         /// The response's.
         got: u8,
     },
-    /// A GET block arrived out of sequence.
-    #[error("GET block {got} received, block {expected} expected")]
+    /// A GET block arrived out of sequence, or a SET/ACTION block acknowledgement names
+    /// another block than the one sent.
+    #[error("block {got} received, block {expected} expected")]
     BlockNumberMismatch {
         /// The expected block number.
         expected: u32,
@@ -176,6 +216,19 @@ pub enum ClientError {
     /// The blocks of a GET add up to more than [`MAX_ASSEMBLED_LEN`].
     #[error("GET value exceeds {MAX_ASSEMBLED_LEN} bytes")]
     ValueTooLarge,
+    /// The request does not fit the server's max receive PDU size and no block transfer
+    /// that could carry it was negotiated (general-block-transfer, or block transfer with
+    /// set / action for SET and ACTION).
+    #[error("request of {len} bytes exceeds the server's max receive PDU size {max} and no block transfer applies")]
+    RequestTooLarge {
+        /// The request's encoded length (protected, when ciphered), bytes.
+        len: usize,
+        /// The server's max receive PDU size, bytes.
+        max: usize,
+    },
+    /// A General-Block-Transfer exchange broke the protocol or exceeded the limits.
+    #[error("general block transfer: {0}")]
+    BlockTransfer(#[from] BlockTransferError),
     /// The server answered with an exception-response.
     #[error("exception-response from the server: {0:?}")]
     Exception(ExceptionResponse),
@@ -199,13 +252,49 @@ pub enum ClientError {
 
 #[derive(Debug)]
 enum Pending {
-    Associate { ctos: Option<Vec<u8>> },
-    HlsReply { invoke: InvokeIdAndPriority, initiate: InitiateResponse, ctos: Vec<u8> },
-    Get { invoke: InvokeIdAndPriority, assembled: Vec<u8>, next_block: u32 },
-    GetWithList { invoke: InvokeIdAndPriority, count: usize },
-    Set { invoke: InvokeIdAndPriority },
-    Action { invoke: InvokeIdAndPriority },
+    Associate {
+        ctos: Option<Vec<u8>>,
+    },
+    HlsReply {
+        invoke: InvokeIdAndPriority,
+        initiate: InitiateResponse,
+        ctos: Vec<u8>,
+    },
+    Get {
+        invoke: InvokeIdAndPriority,
+        assembled: Vec<u8>,
+        next_block: u32,
+    },
+    GetWithList {
+        invoke: InvokeIdAndPriority,
+        count: usize,
+        assembled: Vec<u8>,
+        next_block: u32,
+    },
+    /// `list`: the attribute count of a SET with list.
+    Set {
+        invoke: InvokeIdAndPriority,
+        list: Option<usize>,
+        blocks: OutgoingBlocks,
+    },
+    /// `list`: the method count of an ACTION with list.
+    Action {
+        invoke: InvokeIdAndPriority,
+        list: Option<usize>,
+        blocks: OutgoingBlocks,
+    },
     Release,
+}
+
+/// The General-Block-Transfer state of the outstanding request.
+#[derive(Debug)]
+struct ClientGbt {
+    /// The request's blocks, when the request itself went in GBT.
+    sender: Option<BlockSender>,
+    /// The response's blocks.
+    receiver: BlockReceiver,
+    /// The server's window (1 until it announces one).
+    peer_window: u8,
 }
 
 /// The client association state machine (see the module docs).
@@ -218,6 +307,7 @@ pub struct ClientAssociation {
     next_invoke_id: u8,
     transmit: VecDeque<Vec<u8>>,
     security: Option<SecurityContext>,
+    gbt: Option<ClientGbt>,
 }
 
 impl ClientAssociation {
@@ -231,6 +321,7 @@ impl ClientAssociation {
             next_invoke_id: 1,
             transmit: VecDeque::new(),
             security: None,
+            gbt: None,
         }
     }
 
@@ -312,7 +403,9 @@ impl ClientAssociation {
     ///
     /// # Errors
     /// [`ClientError::InvalidState`] unless associated and idle;
-    /// [`ClientError::NotNegotiated`] when GET (or selective access) was not negotiated.
+    /// [`ClientError::NotNegotiated`] when GET (or selective access) was not negotiated;
+    /// [`ClientError::RequestTooLarge`] when the request does not fit the server's max
+    /// receive PDU and GBT was not negotiated.
     pub fn get(
         &mut self,
         attribute: CosemAttributeDescriptor,
@@ -324,13 +417,12 @@ impl ClientAssociation {
             self.require_conformance(Conformance::SELECTIVE_ACCESS, "selective-access")?;
         }
         let invoke = self.next_invoke();
-        self.send(Apdu::Xdlms(XdlmsApdu::GetRequest(GetRequest::Normal {
+        self.send_request(XdlmsApdu::GetRequest(GetRequest::Normal {
             invoke_id_and_priority: invoke,
             attribute_descriptor: attribute,
             access_selection: access,
-        })))?;
-        self.pending = Some(Pending::Get { invoke, assembled: Vec::new(), next_block: 1 });
-        self.state = ClientState::RequestPending;
+        }))?;
+        self.start(Pending::Get { invoke, assembled: Vec::new(), next_block: 1 });
         Ok(())
     }
 
@@ -345,49 +437,11 @@ impl ClientAssociation {
         self.require_conformance(Conformance::MULTIPLE_REFERENCES, "multiple-references")?;
         let invoke = self.next_invoke();
         let count = items.len();
-        self.send(Apdu::Xdlms(XdlmsApdu::GetRequest(GetRequest::WithList {
+        self.send_request(XdlmsApdu::GetRequest(GetRequest::WithList {
             invoke_id_and_priority: invoke,
             attribute_descriptor_list: items,
-        })))?;
-        self.pending = Some(Pending::GetWithList { invoke, count });
-        self.state = ClientState::RequestPending;
-        Ok(())
-    }
-
-    /// Queues a SET of one attribute.
-    ///
-    /// # Errors
-    /// [`ClientError::InvalidState`] unless associated and idle; `NotNegotiated("set")`.
-    pub fn set(&mut self, attribute: CosemAttributeDescriptor, value: Data) -> Result<(), ClientError> {
-        self.require(ClientState::Associated, "set")?;
-        self.require_conformance(Conformance::SET, "set")?;
-        let invoke = self.next_invoke();
-        self.send(Apdu::Xdlms(XdlmsApdu::SetRequest(SetRequest::Normal {
-            invoke_id_and_priority: invoke,
-            attribute_descriptor: attribute,
-            access_selection: None,
-            value,
-        })))?;
-        self.pending = Some(Pending::Set { invoke });
-        self.state = ClientState::RequestPending;
-        Ok(())
-    }
-
-    /// Queues an ACTION (method invocation) with optional parameters.
-    ///
-    /// # Errors
-    /// [`ClientError::InvalidState`] unless associated and idle; `NotNegotiated("action")`.
-    pub fn action(&mut self, method: CosemMethodDescriptor, parameters: Option<Data>) -> Result<(), ClientError> {
-        self.require(ClientState::Associated, "action")?;
-        self.require_conformance(Conformance::ACTION, "action")?;
-        let invoke = self.next_invoke();
-        self.send(Apdu::Xdlms(XdlmsApdu::ActionRequest(ActionRequest::Normal {
-            invoke_id_and_priority: invoke,
-            method_descriptor: method,
-            method_invocation_parameters: parameters,
-        })))?;
-        self.pending = Some(Pending::Action { invoke });
-        self.state = ClientState::RequestPending;
+        }))?;
+        self.start(Pending::GetWithList { invoke, count, assembled: Vec::new(), next_block: 1 });
         Ok(())
     }
 
@@ -404,12 +458,14 @@ impl ClientAssociation {
     }
 
     /// Feeds one received APDU. Returns the completed exchange, or `None` when the APDU
-    /// was an intermediate step (a GET block: the next get-request-next is queued).
+    /// was an intermediate step (a GET block: the next get-request-next is queued; a
+    /// SET/ACTION block acknowledgement: the next block is queued; a General-Block-Transfer
+    /// block: an acknowledgement or the next window may be queued).
     ///
     /// # Errors
     /// Malformed APDUs, APDUs that answer nothing outstanding, mismatched invoke-ids or
-    /// block numbers, exception-responses, refused associations. After an error the
-    /// association should be abandoned.
+    /// block numbers, General-Block-Transfer violations, exception-responses, refused
+    /// associations. After an error the association should be abandoned.
     pub fn handle_apdu(&mut self, bytes: &[u8]) -> Result<Option<ClientEvent>, ClientError> {
         // The last global unicast counter accepted before this APDU: f(CtoS) must be above.
         let floor = match (&self.security, &self.pending) {
@@ -421,13 +477,114 @@ impl ClientAssociation {
             Err(e @ ClientError::Security(_)) => return Err(self.fail(e)),
             Err(e) => return Err(e),
         };
-        if let Apdu::Xdlms(XdlmsApdu::DataNotification(n)) = apdu {
-            return Ok(Some(ClientEvent::DataNotification(n)));
+        match apdu {
+            Apdu::Xdlms(XdlmsApdu::GeneralBlockTransfer(block)) => self.on_gbt(block, floor),
+            apdu => self.on_apdu(apdu, floor),
+        }
+    }
+
+    /// Tells the machine that no APDU arrived within the caller's response timeout while
+    /// a request is outstanding. With general-block-transfer negotiated it queues a
+    /// recovery APDU: the unacknowledged request blocks again, or an acknowledgement of
+    /// the response blocks received in sequence so far (which asks the server to resend
+    /// the lost ones). Returns true when something was queued (send it and wait again);
+    /// false when nothing can be recovered (the caller should give up).
+    pub fn handle_timeout(&mut self) -> bool {
+        let gbt_negotiated = self.has_conformance(Conformance::GENERAL_BLOCK_TRANSFER);
+        if self.state != ClientState::RequestPending || !gbt_negotiated {
+            return false;
+        }
+        let own = effective_window(self.config.gbt_window);
+        let gbt = self.gbt.get_or_insert_with(|| ClientGbt::new(own));
+        let ack_number = gbt.receiver.in_sequence();
+        let mut queued = Vec::new();
+        if let Some(sender) = gbt.sender.as_mut().filter(|s| !s.all_acked() && ack_number == 0) {
+            queued = sender.resend(gbt.peer_window, ack_number, own);
+        }
+        if queued.is_empty() {
+            let own_number = gbt.sender.as_ref().map_or(0, BlockSender::sent);
+            queued.push(gbt::ack(own_number, ack_number, own));
+        }
+        for b in queued {
+            self.transmit.push_back(b.to_bytes());
+        }
+        true
+    }
+
+    /// A General-Block-Transfer APDU from the server.
+    fn on_gbt(&mut self, block: GeneralBlockTransfer, floor: Option<u32>) -> Result<Option<ClientEvent>, ClientError> {
+        let Some(pending) = &self.pending else {
+            return Err(ClientError::Unexpected { expected: "nothing", got: "general-block-transfer" });
+        };
+        if self.state != ClientState::RequestPending || !self.has_conformance(Conformance::GENERAL_BLOCK_TRANSFER) {
+            let expected = pending_name(pending);
+            return Err(self.fail(ClientError::Unexpected { expected, got: "general-block-transfer" }));
+        }
+        let own = effective_window(self.config.gbt_window);
+        let gbt = self.gbt.get_or_insert_with(|| ClientGbt::new(own));
+        gbt.peer_window = effective_window(block.block_control.window);
+        if let Some(sender) = gbt.sender.as_mut() {
+            if let Err(e) = sender.on_ack(block.block_number_ack) {
+                return Err(self.fail(e.into()));
+            }
+        }
+        let mut out = Vec::new();
+        let outcome = if block.is_ack_only() {
+            if let Some(sender) = gbt.sender.as_mut().filter(|s| !s.all_acked()) {
+                out = sender.window_after(block.block_number_ack, gbt.peer_window, gbt.receiver.in_sequence(), own);
+            }
+            Ok(Received::Continue)
+        } else {
+            gbt.receiver.on_block(&block)
+        };
+        match outcome {
+            Err(e) => Err(self.fail(e.into())),
+            Ok(Received::Continue) => {
+                for b in out {
+                    self.transmit.push_back(b.to_bytes());
+                }
+                Ok(None)
+            }
+            Ok(Received::Acknowledge) => {
+                let own_number = gbt.sender.as_ref().map_or(0, BlockSender::sent);
+                let ack = gbt::ack(own_number, gbt.receiver.in_sequence(), own);
+                self.transmit.push_back(ack.to_bytes());
+                Ok(None)
+            }
+            Ok(Received::Complete(message)) => {
+                self.gbt = None;
+                let apdu = match self.open(&message) {
+                    Ok(apdu) => apdu,
+                    Err(e) => return Err(self.fail(e)),
+                };
+                if matches!(
+                    apdu,
+                    Apdu::Xdlms(XdlmsApdu::GeneralBlockTransfer(_))
+                        | Apdu::Aarq(_)
+                        | Apdu::Aare(_)
+                        | Apdu::Rlrq(_)
+                        | Apdu::Rlre(_)
+                ) {
+                    return Err(self.fail(BlockTransferError::NestedTransfer.into()));
+                }
+                self.on_apdu(apdu, floor)
+            }
+        }
+    }
+
+    /// A complete (deciphered, reassembled) APDU.
+    fn on_apdu(&mut self, apdu: Apdu, floor: Option<u32>) -> Result<Option<ClientEvent>, ClientError> {
+        match apdu {
+            Apdu::Xdlms(XdlmsApdu::DataNotification(n)) => return Ok(Some(ClientEvent::DataNotification(n))),
+            Apdu::Xdlms(XdlmsApdu::EventNotificationRequest(n)) => return Ok(Some(ClientEvent::EventNotification(n))),
+            _ => {}
         }
         let Some(pending) = self.pending.take() else {
             return Err(ClientError::Unexpected { expected: "nothing", got: apdu.kind() });
         };
-        match (pending, apdu) {
+        // Any complete APDU ends a General-Block-Transfer exchange.
+        self.gbt = None;
+        let result = match (pending, apdu) {
             (Pending::Associate { ctos }, Apdu::Aare(aare)) => self.on_aare(aare, ctos),
             (Pending::HlsReply { invoke, initiate, ctos }, Apdu::Xdlms(XdlmsApdu::ActionResponse(resp))) => {
                 match self.on_hls_reply(invoke, initiate, &ctos, resp, floor) {
@@ -441,128 +598,31 @@ impl ClientAssociation {
                 self.security = None;
                 Ok(Some(ClientEvent::Released))
             }
-            (Pending::Get { invoke, mut assembled, next_block }, Apdu::Xdlms(XdlmsApdu::GetResponse(resp))) => {
-                check_invoke(invoke, resp.invoke_id_and_priority())?;
-                match resp {
-                    GetResponse::Normal { result, .. } => {
-                        self.state = ClientState::Associated;
-                        Ok(Some(ClientEvent::Get(get_data_result(result))))
-                    }
-                    GetResponse::WithDataBlock { result: block, .. } => {
-                        if block.block_number != next_block {
-                            self.state = ClientState::Closed;
-                            return Err(ClientError::BlockNumberMismatch {
-                                expected: next_block,
-                                got: block.block_number,
-                            });
-                        }
-                        match block.result {
-                            DataBlockGResult::DataAccessResult(e) => {
-                                self.state = ClientState::Associated;
-                                Ok(Some(ClientEvent::Get(Err(e))))
-                            }
-                            DataBlockGResult::RawData(raw) => {
-                                if assembled.len() + raw.len() > MAX_ASSEMBLED_LEN {
-                                    self.state = ClientState::Closed;
-                                    return Err(ClientError::ValueTooLarge);
-                                }
-                                assembled.extend_from_slice(&raw);
-                                if block.last_block {
-                                    self.state = ClientState::Associated;
-                                    let data = Data::from_bytes(&assembled)?;
-                                    Ok(Some(ClientEvent::Get(Ok(data))))
-                                } else {
-                                    let next = Apdu::Xdlms(XdlmsApdu::GetRequest(GetRequest::Next {
-                                        invoke_id_and_priority: invoke,
-                                        block_number: block.block_number,
-                                    }));
-                                    if let Err(e) = self.send(next) {
-                                        return Err(self.fail(e));
-                                    }
-                                    self.pending = Some(Pending::Get { invoke, assembled, next_block: next_block + 1 });
-                                    Ok(None)
-                                }
-                            }
-                        }
-                    }
-                    GetResponse::WithList { .. } => {
-                        self.state = ClientState::Closed;
-                        Err(ClientError::Unexpected { expected: "get-response-normal", got: "get-response-with-list" })
-                    }
-                }
+            (Pending::Get { invoke, assembled, next_block }, Apdu::Xdlms(XdlmsApdu::GetResponse(resp))) => {
+                self.on_get_response(invoke, None, assembled, next_block, resp)
             }
-            (Pending::GetWithList { invoke, count }, Apdu::Xdlms(XdlmsApdu::GetResponse(resp))) => {
-                check_invoke(invoke, resp.invoke_id_and_priority())?;
-                match resp {
-                    GetResponse::WithList { result, .. } if result.len() == count => {
-                        self.state = ClientState::Associated;
-                        Ok(Some(ClientEvent::GetWithList(result.into_iter().map(get_data_result).collect())))
-                    }
-                    _ => {
-                        self.state = ClientState::Closed;
-                        Err(ClientError::Unexpected {
-                            expected: "get-response-with-list with one result per attribute",
-                            got: "another get-response",
-                        })
-                    }
-                }
+            (
+                Pending::GetWithList { invoke, count, assembled, next_block },
+                Apdu::Xdlms(XdlmsApdu::GetResponse(resp)),
+            ) => self.on_get_response(invoke, Some(count), assembled, next_block, resp),
+            (Pending::Set { invoke, list, blocks }, Apdu::Xdlms(XdlmsApdu::SetResponse(resp))) => {
+                self.on_set_response(invoke, list, blocks, resp)
             }
-            (Pending::Set { invoke }, Apdu::Xdlms(XdlmsApdu::SetResponse(resp))) => {
-                check_invoke(invoke, resp.invoke_id_and_priority())?;
-                match resp {
-                    SetResponse::Normal { result, .. } => {
-                        self.state = ClientState::Associated;
-                        Ok(Some(ClientEvent::Set(result)))
-                    }
-                    _ => {
-                        self.state = ClientState::Closed;
-                        Err(ClientError::Unexpected { expected: "set-response-normal", got: "another set-response" })
-                    }
-                }
+            (Pending::Action { invoke, list, blocks }, Apdu::Xdlms(XdlmsApdu::ActionResponse(resp))) => {
+                self.on_action_response(invoke, list, blocks, resp)
             }
-            (Pending::Action { invoke }, Apdu::Xdlms(XdlmsApdu::ActionResponse(resp))) => {
-                check_invoke(invoke, resp.invoke_id_and_priority())?;
-                match resp {
-                    ActionResponse::Normal { single_response, .. } => {
-                        self.state = ClientState::Associated;
-                        let out = match single_response.result {
-                            ActionResult::Success => match single_response.return_parameters {
-                                None => Ok(None),
-                                Some(GetDataResult::Data(d)) => Ok(Some(d)),
-                                Some(GetDataResult::DataAccessResult(_)) => Err(ActionResult::OtherReason),
-                            },
-                            other => Err(other),
-                        };
-                        Ok(Some(ClientEvent::Action(out)))
-                    }
-                    _ => {
-                        self.state = ClientState::Closed;
-                        Err(ClientError::Unexpected {
-                            expected: "action-response-normal",
-                            got: "another action-response",
-                        })
-                    }
-                }
-            }
-            (_, Apdu::Xdlms(XdlmsApdu::ExceptionResponse(e))) => {
-                self.state = ClientState::Closed;
-                Err(ClientError::Exception(e))
-            }
-            (_, Apdu::ConfirmedServiceError(e)) => {
-                self.state = ClientState::Closed;
-                Err(ClientError::ServiceError(e))
-            }
-            (pending, other) => {
-                self.state = ClientState::Closed;
-                Err(ClientError::Unexpected { expected: pending_name(&pending), got: other.kind() })
-            }
-        }
+            (_, Apdu::Xdlms(XdlmsApdu::ExceptionResponse(e))) => Err(ClientError::Exception(e)),
+            (_, Apdu::ConfirmedServiceError(e)) => Err(ClientError::ServiceError(e)),
+            (pending, other) => Err(ClientError::Unexpected { expected: pending_name(&pending), got: other.kind() }),
+        };
+        result.map_err(|e| self.fail(e))
     }
 
     /// Decodes a received APDU, deciphering it when it is ciphered; with a security
     /// context, refuses unciphered xDLMS APDUs the policy requires protected (an
     /// exception-response may come in clear: a server that cannot decipher cannot
-    /// protect its answer either).
+    /// protect its answer either; a General-Block-Transfer APDU carries an APDU that is
+    /// checked once reassembled).
     fn open(&mut self, bytes: &[u8]) -> Result<Apdu, ClientError> {
         let Some(ctx) = self.security.as_mut() else {
             return Ok(Apdu::from_bytes(bytes)?);
@@ -575,7 +635,8 @@ impl ClientAssociation {
             _ => {
                 let apdu = Apdu::from_bytes(bytes)?;
                 if let Apdu::Xdlms(x) = &apdu {
-                    if !matches!(x, XdlmsApdu::ExceptionResponse(_)) && ctx.required_protection(x.tag()).is_some() {
+                    let carrier = matches!(x, XdlmsApdu::ExceptionResponse(_) | XdlmsApdu::GeneralBlockTransfer(_));
+                    if !carrier && ctx.required_protection(x.tag()).is_some() {
                         return Err(SecurityError::Unprotected { apdu: apdu_name(x.tag()) }.into());
                     }
                 }
@@ -588,6 +649,7 @@ impl ClientAssociation {
     fn fail(&mut self, e: ClientError) -> ClientError {
         self.state = ClientState::Closed;
         self.pending = None;
+        self.gbt = None;
         e
     }
 
@@ -722,16 +784,36 @@ impl ClientAssociation {
     }
 
     fn require_conformance(&self, bit: Conformance, name: &'static str) -> Result<(), ClientError> {
-        match &self.negotiated {
-            Some(n) if n.negotiated_conformance.contains(bit) => Ok(()),
-            _ => Err(ClientError::NotNegotiated(name)),
-        }
+        if self.has_conformance(bit) { Ok(()) } else { Err(ClientError::NotNegotiated(name)) }
+    }
+
+    fn has_conformance(&self, bit: Conformance) -> bool {
+        self.negotiated.as_ref().is_some_and(|n| n.negotiated_conformance.contains(bit))
     }
 
     fn next_invoke(&mut self) -> InvokeIdAndPriority {
         let id = self.next_invoke_id;
         self.next_invoke_id = if id >= 15 { 1 } else { id + 1 };
         InvokeIdAndPriority::new(id, true, true)
+    }
+
+    /// Records the outstanding request.
+    fn start(&mut self, pending: Pending) {
+        self.pending = Some(pending);
+        self.state = ClientState::RequestPending;
+    }
+
+    /// The server's max receive PDU size, bytes (0 = no limit: the largest wrapper APDU).
+    fn server_max_pdu(&self) -> usize {
+        match self.negotiated.as_ref().map(|n| n.server_max_receive_pdu_size) {
+            None | Some(0) => 0xFFFF,
+            Some(n) => usize::from(n),
+        }
+    }
+
+    /// Bytes protection may add to an xDLMS APDU in this association.
+    fn protection_overhead(&self) -> usize {
+        if self.security.is_some() { MAX_PROTECTION_OVERHEAD } else { 0 }
     }
 
     /// Queues an APDU, protected when it is an xDLMS APDU of a ciphered association.
@@ -744,20 +826,38 @@ impl ClientAssociation {
         self.transmit.push_back(bytes);
         Ok(())
     }
-}
 
-fn check_invoke(expected: InvokeIdAndPriority, got: InvokeIdAndPriority) -> Result<(), ClientError> {
-    if expected.invoke_id() == got.invoke_id() {
+    /// Queues a request, protected when ciphered: in one APDU when it fits the server's
+    /// max receive PDU size, else in General-Block-Transfer blocks when negotiated (the
+    /// first block alone: the server's window is not known yet).
+    fn send_request(&mut self, apdu: XdlmsApdu) -> Result<(), ClientError> {
+        self.gbt = None;
+        let plain = apdu.to_bytes();
+        let bytes = match self.security.as_mut() {
+            Some(ctx) => ctx.protect(&plain)?,
+            None => plain,
+        };
+        let max = self.server_max_pdu();
+        if bytes.len() <= max {
+            self.transmit.push_back(bytes);
+            return Ok(());
+        }
+        if !self.has_conformance(Conformance::GENERAL_BLOCK_TRANSFER) {
+            return Err(ClientError::RequestTooLarge { len: bytes.len(), max });
+        }
+        let own = effective_window(self.config.gbt_window);
+        let mut sender = BlockSender::new(&bytes, block_size_for(max))?;
+        for b in sender.window_after(0, 1, 0, own) {
+            self.transmit.push_back(b.to_bytes());
+        }
+        self.gbt = Some(ClientGbt { sender: Some(sender), ..ClientGbt::new(own) });
         Ok(())
-    } else {
-        Err(ClientError::InvokeIdMismatch { expected: expected.invoke_id(), got: got.invoke_id() })
     }
 }
 
-fn get_data_result(r: GetDataResult) -> Result<Data, DataAccessResult> {
-    match r {
-        GetDataResult::Data(d) => Ok(d),
-        GetDataResult::DataAccessResult(e) => Err(e),
+impl ClientGbt {
+    fn new(own_window: u8) -> Self {
+        ClientGbt { sender: None, receiver: BlockReceiver::new(own_window, MAX_ASSEMBLED_LEN, false), peer_window: 1 }
     }
 }
 

@@ -12,11 +12,19 @@
 //! InitiateRequest/Response travel as glo-initiateRequest/Response, and afterwards every
 //! xDLMS APDU is protected as the security policy requires (glo- or, with a dedicated
 //! key, ded- ciphering), transparently for the callers (IEC 62056-5-3 §9.2.7).
+//!
+//! Long requests and responses are split transparently: service-specific block transfer
+//! for GET (get-response-with-datablock), SET (set-request-with-datablock) and ACTION
+//! (action-request-with-pblock), and the windowed general block transfer ([`gbt`]) when
+//! its conformance bit is negotiated (IEC 62056-5-3:2017 §9.3.5-§9.3.8).
 
 pub mod client;
+mod datablock;
+pub mod gbt;
 pub mod server;
 
 pub use client::{ClientAssociation, ClientConfig, ClientError, ClientEvent, ClientState};
+pub use gbt::{BlockTransferError, DEFAULT_GBT_WINDOW};
 pub use server::{CosemServer, RequestContext, ServerAssociation, ServerConfig, ServerState};
 
 /// How a client authenticates when it opens an association (IEC 62056-5-3 §9.2.7.2

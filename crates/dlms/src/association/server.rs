@@ -3,10 +3,20 @@
 //! One [`ServerAssociation`] serves one client SAP on one connection. It checks the
 //! AARQ (application context, authentication mechanism and secret, DLMS version,
 //! conformance, PDU size) and answers with an AARE (IEC 62056-5-3 §7.3.2); then it
-//! decodes GET/SET/ACTION requests, calls the [`CosemServer`] (the COSEM object model),
-//! and encodes the responses, splitting a GET value that exceeds the client's max
-//! receive PDU size into blocks (IEC 62056-5-3 §9.3.7, get-response-with-datablock /
-//! get-request-next); RLRQ is answered with RLRE.
+//! decodes GET/SET/ACTION requests (normal, with list, and SET/ACTION with datablocks),
+//! calls the [`CosemServer`] (the COSEM object model), and encodes the responses; RLRQ
+//! is answered with RLRE.
+//!
+//! Long messages (IEC 62056-5-3:2017 §9.3.5-§9.3.8):
+//! * a GET response (normal or with list) that exceeds the client's max receive PDU size
+//!   is sent in get-response-with-datablock blocks (get-request-next asks for each), or,
+//!   when general-block-transfer is negotiated, in windowed General-Block-Transfer blocks
+//!   ([`crate::association::gbt`]);
+//! * SET values and ACTION parameters arrive in set-request-with-(first-)datablock /
+//!   action-request-with-(first-)pblock blocks (also with list), acknowledged one by one
+//!   and checked for sequence; the object model sees the assembled value only;
+//! * any request may arrive in General-Block-Transfer blocks; the server acknowledges
+//!   each window, asks for missing blocks, and answers such a request in GBT too.
 //!
 //! Errors in the client's requests are answered on the wire, never by a panic:
 //! requests outside an association get an exception-response (state-error
@@ -27,11 +37,22 @@
 
 use std::collections::VecDeque;
 
+mod action_service;
+mod set_service;
+
+use action_service::ActionTarget;
+use set_service::SetTarget;
+
 use crate::acse::{
     Aare, Aarq, AcseServiceUserDiagnostic, ApplicationContextName, MechanismName, Rlre, UserInformation,
 };
 use crate::apdu::Apdu;
 use crate::association::Authentication;
+use crate::association::datablock::{DataBlockAssembler, encode_get_results};
+use crate::association::gbt::{
+    self, BlockReceiver, BlockSender, BlockTransferError, DEFAULT_GBT_WINDOW, Received, block_size_for,
+    effective_window,
+};
 use crate::codec::Codec;
 use crate::data::Data;
 use crate::security::ciphered_apdu::is_ciphered_tag;
@@ -42,11 +63,11 @@ use crate::xdlms::action::{ActionRequest, ActionResponse, ActionResponseWithOpti
 use crate::xdlms::apdu::XdlmsApdu;
 use crate::xdlms::conformance::Conformance;
 use crate::xdlms::exception::{ExceptionResponse, ExceptionServiceError, StateError};
+use crate::xdlms::general_block_transfer::GeneralBlockTransfer;
 use crate::xdlms::get::{DataBlockG, DataBlockGResult, GetDataResult, GetRequest, GetResponse};
 use crate::xdlms::initiate::{InitiateRequest, InitiateResponse};
 use crate::xdlms::invoke_id::InvokeIdAndPriority;
 use crate::xdlms::service_error::{ConfirmedServiceError, InitiateError};
-use crate::xdlms::set::{SetRequest, SetResponse};
 use crate::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess};
 
 /// Who is asking: passed to the object model so it can apply per-association access
@@ -109,17 +130,28 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// The conformance a gridedge meter offers: get, set, action, selective access,
-    /// block transfer with get, multiple references, attribute 0 with get, priority
+    /// block transfer with get, set and action, multiple references, priority
     /// management, event and data notification.
+    ///
+    /// General-block-transfer is supported ([`ServerConfig::METER_CONFORMANCE_WITH_GBT`])
+    /// but not offered by default: some clients propose it without implementing it
+    /// (dlms-cosem 25.1 does), and would then receive GBT blocks they cannot read.
     pub const METER_CONFORMANCE: Conformance = Conformance::GET
         .union(Conformance::SET)
         .union(Conformance::ACTION)
         .union(Conformance::SELECTIVE_ACCESS)
         .union(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ)
+        .union(Conformance::BLOCK_TRANSFER_WITH_SET_OR_WRITE)
+        .union(Conformance::BLOCK_TRANSFER_WITH_ACTION)
         .union(Conformance::MULTIPLE_REFERENCES)
         .union(Conformance::PRIORITY_MGMT_SUPPORTED)
         .union(Conformance::EVENT_NOTIFICATION)
         .union(Conformance::DATA_NOTIFICATION);
+
+    /// [`ServerConfig::METER_CONFORMANCE`] plus general-block-transfer (IEC 62056-5-3
+    /// §9.3.5).
+    pub const METER_CONFORMANCE_WITH_GBT: Conformance =
+        Self::METER_CONFORMANCE.union(Conformance::GENERAL_BLOCK_TRANSFER);
 
     /// A public-client style configuration: no authentication.
     pub fn public() -> Self {
@@ -152,6 +184,27 @@ pub const MIN_CLIENT_PDU_SIZE: u16 = 64;
 /// The lowest DLMS version the server accepts (IEC 62056-5-3: version 6).
 pub const DLMS_VERSION: u8 = 6;
 
+/// Largest request the server assembles from SET/ACTION datablocks or
+/// General-Block-Transfer blocks (1 MiB); longer transfers are aborted.
+pub const MAX_ASSEMBLED_REQUEST_LEN: usize = 1024 * 1024;
+
+/// A SET or ACTION whose value arrives in datablocks.
+#[derive(Debug)]
+struct LongWrite<T> {
+    invoke: InvokeIdAndPriority,
+    target: T,
+    assembler: DataBlockAssembler,
+}
+
+/// The General-Block-Transfer exchange in progress.
+#[derive(Debug)]
+enum ServerGbt {
+    /// Receiving a request's blocks.
+    Receiving { receiver: BlockReceiver },
+    /// Sending a response's blocks; `request_blocks` is the block-number-ack they carry.
+    Sending { sender: BlockSender, request_blocks: u16 },
+}
+
 #[derive(Debug)]
 struct LongGet {
     invoke: InvokeIdAndPriority,
@@ -176,6 +229,12 @@ pub struct ServerAssociation {
     negotiated: Conformance,
     client_max_pdu: usize,
     long_get: Option<LongGet>,
+    long_set: Option<LongWrite<SetTarget>>,
+    long_action: Option<LongWrite<ActionTarget>>,
+    gbt: Option<ServerGbt>,
+    gbt_window: u8,
+    /// The request being served arrived in GBT: (client window, its number of blocks).
+    gbt_request: Option<(u8, u16)>,
     transmit: VecDeque<Vec<u8>>,
     /// Security settings: `Some` makes this a ciphered-context server.
     security: Option<SecuritySettings>,
@@ -200,6 +259,11 @@ impl ServerAssociation {
             negotiated: Conformance::EMPTY,
             client_max_pdu: 0,
             long_get: None,
+            long_set: None,
+            long_action: None,
+            gbt: None,
+            gbt_window: DEFAULT_GBT_WINDOW,
+            gbt_request: None,
             transmit: VecDeque::new(),
             security: None,
             security_ctx: None,
@@ -218,6 +282,15 @@ impl ServerAssociation {
         let mut s = ServerAssociation::new(config, client_sap);
         s.security = Some(security);
         s
+    }
+
+    /// Sets the General-Block-Transfer receive window this server announces (how many
+    /// request blocks a client may stream before the server acknowledges; 1..=63,
+    /// default [`DEFAULT_GBT_WINDOW`]). Used only when general-block-transfer is
+    /// negotiated.
+    pub fn with_gbt_window(mut self, window: u8) -> Self {
+        self.gbt_window = effective_window(window);
+        self
     }
 
     /// The next security event (a refused ciphered APDU, replayed counter, failed HLS
@@ -254,12 +327,20 @@ impl ServerAssociation {
     pub fn handle_apdu(&mut self, bytes: &[u8], server: &mut impl CosemServer) {
         self.response_form = None;
         self.unicast_floor = None;
+        self.gbt_request = None;
         if let Some(sec) = &self.security_ctx {
             match sec.last_incoming_counter(KeyId::GlobalUnicastEncryption) {
                 Ok(floor) => self.unicast_floor = floor,
                 Err(e) => return self.security_failure(e),
             }
         }
+        self.process(bytes, server);
+    }
+
+    /// Deciphers, decodes and serves one APDU: a received one, or a request reassembled
+    /// from General-Block-Transfer blocks (then `gbt_request` is set).
+    fn process(&mut self, bytes: &[u8], server: &mut impl CosemServer) {
+        let via_gbt = self.gbt_request.is_some();
         let deciphered;
         let bytes = match bytes.first() {
             Some(&t) if is_ciphered_tag(t) && self.security_ctx.is_some() => match self.open_ciphered(bytes) {
@@ -281,14 +362,27 @@ impl ServerAssociation {
         };
         let in_association = matches!(self.state, ServerState::Associated | ServerState::AuthenticationPending);
         match apdu {
-            Apdu::Aarq(aarq) if !ciphered => self.on_aarq(&aarq),
-            Apdu::Rlrq(_) if in_association && !ciphered => {
+            Apdu::Aarq(aarq) if !ciphered && !via_gbt => self.on_aarq(&aarq),
+            Apdu::Rlrq(_) if in_association && !ciphered && !via_gbt => {
                 self.state = ServerState::Released;
-                self.long_get = None;
+                self.end_transfers();
                 self.end_security();
                 self.send(Apdu::Rlre(Rlre::normal()));
             }
+            Apdu::Xdlms(XdlmsApdu::GeneralBlockTransfer(block)) if !via_gbt => {
+                if self.state != ServerState::Associated
+                    || !self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER)
+                {
+                    self.gbt = None;
+                    return self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::ServiceNotSupported);
+                }
+                self.on_gbt(block, server);
+            }
             Apdu::Xdlms(x) if x.is_request() => {
+                if !via_gbt {
+                    // A request in one APDU ends any General-Block-Transfer exchange.
+                    self.gbt = None;
+                }
                 if !in_association {
                     self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::OperationNotPossible);
                     return;
@@ -340,6 +434,70 @@ impl ServerAssociation {
         };
         self.security_events.push_back(e);
         self.exception(StateError::ServiceUnknown, service_error);
+    }
+
+    /// Abandons every block transfer in progress.
+    fn end_transfers(&mut self) {
+        self.long_get = None;
+        self.long_set = None;
+        self.long_action = None;
+        self.gbt = None;
+    }
+
+    /// One General-Block-Transfer APDU of an associated client with GBT negotiated.
+    fn on_gbt(&mut self, block: GeneralBlockTransfer, server: &mut impl CosemServer) {
+        let own = self.gbt_window;
+        let peer_window = effective_window(block.block_control.window);
+        // A data block numbered 1 acknowledging nothing starts a new request.
+        let new_request = !block.is_ack_only() && block.block_number == 1 && block.block_number_ack == 0;
+        match self.gbt.take() {
+            Some(ServerGbt::Sending { mut sender, request_blocks }) if !new_request => {
+                let window_end = !block.block_control.streaming || block.block_control.last_block;
+                if !block.is_ack_only() && !window_end {
+                    // A resent request block inside its window: answer its window end only.
+                    self.gbt = Some(ServerGbt::Sending { sender, request_blocks });
+                    return;
+                }
+                let acked = block.block_number_ack;
+                if let Err(e) = sender.on_ack(acked) {
+                    return self.gbt_violation(e);
+                }
+                if acked >= sender.total() {
+                    return; // the client has the whole response
+                }
+                let window = sender.window_after(acked, peer_window, request_blocks, own);
+                self.transmit.extend(window.iter().map(Codec::to_bytes));
+                self.gbt = Some(ServerGbt::Sending { sender, request_blocks });
+            }
+            // An acknowledgement while receiving, or for nothing: nothing to do.
+            state @ (Some(ServerGbt::Receiving { .. }) | None) if block.is_ack_only() => self.gbt = state,
+            state => {
+                let mut receiver = match state {
+                    Some(ServerGbt::Receiving { receiver }) => receiver,
+                    _ => BlockReceiver::new(own, MAX_ASSEMBLED_REQUEST_LEN, true),
+                };
+                match receiver.on_block(&block) {
+                    Err(e) => self.gbt_violation(e),
+                    Ok(Received::Continue) => self.gbt = Some(ServerGbt::Receiving { receiver }),
+                    Ok(Received::Acknowledge) => {
+                        self.transmit.push_back(gbt::ack(0, receiver.in_sequence(), own).to_bytes());
+                        self.gbt = Some(ServerGbt::Receiving { receiver });
+                    }
+                    Ok(Received::Complete(request)) => {
+                        self.gbt_request = Some((peer_window, receiver.in_sequence()));
+                        self.process(&request, server);
+                        self.gbt_request = None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Abandons the General-Block-Transfer exchange and answers with an exception.
+    fn gbt_violation(&mut self, _e: BlockTransferError) {
+        self.gbt = None;
+        self.gbt_request = None;
+        self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::OperationNotPossible);
     }
 
     fn end_security(&mut self) {
@@ -409,7 +567,7 @@ impl ServerAssociation {
         // A new AARQ ends the current association, if any.
         self.state = ServerState::Idle;
         self.end_security();
-        self.long_get = None;
+        self.end_transfers();
         if self.security.is_some() {
             return self.on_ciphered_aarq(aarq);
         }
@@ -638,7 +796,8 @@ impl ServerAssociation {
                     },
                 };
                 let len = Apdu::Xdlms(XdlmsApdu::GetResponse(response.clone())).to_bytes().len();
-                if len <= self.pdu_budget() {
+                // With general-block-transfer, `send` splits a long response into GBT blocks.
+                if len <= self.pdu_budget() || self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER) {
                     self.send(Apdu::Xdlms(XdlmsApdu::GetResponse(response)));
                 } else if let (true, GetResponse::Normal { result: GetDataResult::Data(data), .. }) =
                     (self.negotiated.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ), &response)
@@ -678,10 +837,17 @@ impl ServerAssociation {
                 let count = results.len();
                 let response = Apdu::Xdlms(XdlmsApdu::GetResponse(GetResponse::WithList {
                     invoke_id_and_priority: invoke,
-                    result: results,
+                    result: results.clone(),
                 }));
-                if response.to_bytes().len() <= self.pdu_budget() {
+                if response.to_bytes().len() <= self.pdu_budget()
+                    || self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER)
+                {
                     self.send(response);
+                } else if self.negotiated.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ) {
+                    // The raw-data of the blocks is the encoded SEQUENCE OF Get-Data-Result.
+                    let encoded = encode_get_results(&results);
+                    self.long_get = Some(LongGet { invoke, encoded, offset: 0, last_sent_block: 0 });
+                    self.send_next_block();
                 } else {
                     // Too long for one APDU: report every attribute as not deliverable
                     // rather than exceed the client's buffer.
@@ -730,42 +896,6 @@ impl ServerAssociation {
         })));
     }
 
-    fn on_set(&mut self, req: SetRequest, server: &mut impl CosemServer) {
-        if !self.negotiated.contains(Conformance::SET) {
-            return self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::ServiceNotSupported);
-        }
-        match req {
-            SetRequest::Normal { invoke_id_and_priority, attribute_descriptor, access_selection, value } => {
-                let result = server.set(&self.ctx, &attribute_descriptor, access_selection.as_ref(), &value);
-                self.send(Apdu::Xdlms(XdlmsApdu::SetResponse(SetResponse::Normal { invoke_id_and_priority, result })));
-            }
-            _ => self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::ServiceNotSupported),
-        }
-    }
-
-    fn on_action(&mut self, req: ActionRequest, server: &mut impl CosemServer) {
-        if !self.negotiated.contains(Conformance::ACTION) {
-            return self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::ServiceNotSupported);
-        }
-        match req {
-            ActionRequest::Normal { invoke_id_and_priority, method_descriptor, method_invocation_parameters } => {
-                let single_response =
-                    match server.action(&self.ctx, &method_descriptor, method_invocation_parameters.as_ref()) {
-                        Ok(ret) => ActionResponseWithOptionalData {
-                            result: ActionResult::Success,
-                            return_parameters: ret.map(GetDataResult::Data),
-                        },
-                        Err(e) => ActionResponseWithOptionalData { result: e, return_parameters: None },
-                    };
-                self.send(Apdu::Xdlms(XdlmsApdu::ActionResponse(ActionResponse::Normal {
-                    invoke_id_and_priority,
-                    single_response,
-                })));
-            }
-            _ => self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::ServiceNotSupported),
-        }
-    }
-
     fn exception(&mut self, state_error: StateError, service_error: ExceptionServiceError) {
         self.send(Apdu::Xdlms(XdlmsApdu::ExceptionResponse(ExceptionResponse { state_error, service_error })));
     }
@@ -776,19 +906,42 @@ impl ServerAssociation {
     /// recorded and an exception-response is sent instead.
     fn send(&mut self, apdu: Apdu) {
         let bytes = apdu.to_bytes();
+        let xdlms = matches!(&apdu, Apdu::Xdlms(_));
         let protect = matches!(&apdu, Apdu::Xdlms(x) if !matches!(x, XdlmsApdu::ExceptionResponse(_)));
         let Some(sec) = self.security_ctx.as_mut().filter(|_| protect) else {
-            self.transmit.push_back(bytes);
-            return;
+            return self.emit(bytes, xdlms);
         };
         let scope = if sec.has_dedicated_key() { KeyScope::Dedicated } else { KeyScope::Global };
         let form = self.response_form.unwrap_or(CipheringForm::ServiceSpecific(scope));
         match sec.protect_as(&bytes, form) {
-            Ok(protected) => self.transmit.push_back(protected),
+            Ok(protected) => self.emit(protected, xdlms),
             Err(e) => {
                 self.security_events.push_back(e);
                 self.exception(StateError::ServiceNotAllowed, ExceptionServiceError::OtherReason);
             }
+        }
+    }
+
+    /// Queues a (protected) APDU: an xDLMS response goes in General-Block-Transfer blocks
+    /// when GBT is negotiated and the request came in GBT or the response exceeds the
+    /// client's max receive PDU size; the first window is as large as the client's window
+    /// (1 when the request came in one APDU: the client's window is not known yet).
+    fn emit(&mut self, bytes: Vec<u8>, xdlms: bool) {
+        let gbt = xdlms
+            && self.state == ServerState::Associated
+            && self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER)
+            && (self.gbt_request.is_some() || bytes.len() > self.client_max_pdu);
+        if !gbt {
+            return self.transmit.push_back(bytes);
+        }
+        let (peer_window, request_blocks) = self.gbt_request.unwrap_or((1, 0));
+        match BlockSender::new(&bytes, block_size_for(self.client_max_pdu)) {
+            Ok(mut sender) => {
+                let window = sender.window_after(0, peer_window, request_blocks, self.gbt_window);
+                self.transmit.extend(window.iter().map(Codec::to_bytes));
+                self.gbt = Some(ServerGbt::Sending { sender, request_blocks });
+            }
+            Err(e) => self.gbt_violation(e),
         }
     }
 }

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod policy;
 pub mod security_setup;
 pub mod suite0;
+pub mod suite1;
 
 pub use ciphered_apdu::{CipheredApdu, CipheredService, GeneralCiphered, KeyScope, ServiceSpecificCiphered};
 pub use context::{CipheringForm, SecurityContext, SecuritySettings, Unprotected, raise_outgoing_counter};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::codec::{Codec, DecodeError, Reader, put_length};
 use crate::xdlms::action::{ActionRequest, ActionResponse};
 use crate::xdlms::exception::ExceptionResponse;
+use crate::xdlms::general_block_transfer::GeneralBlockTransfer;
 use crate::xdlms::get::{GetRequest, GetResponse};
 use crate::xdlms::invoke_id::InvokeIdAndPriority;
 use crate::xdlms::notification::{DataNotification, EventNotificationRequest};
@@ -36,6 +37,8 @@ pub mod tag {
     pub const ACTION_RESPONSE: u8 = 0xC7;
     /// exception-response [216].
     pub const EXCEPTION_RESPONSE: u8 = 0xD8;
+    /// general-block-transfer \[224\].
+    pub const GENERAL_BLOCK_TRANSFER: u8 = 0xE0;
 }
 
 /// One unciphered xDLMS service APDU with logical-name referencing
@@ -61,6 +64,8 @@ pub enum XdlmsApdu {
     ExceptionResponse(ExceptionResponse),
     /// data-notification, tag 0x0F (unconfirmed push).
     DataNotification(DataNotification),
+    /// general-block-transfer, tag 0xE0: one block of a long APDU (IEC 62056-5-3 §9.3.5).
+    GeneralBlockTransfer(GeneralBlockTransfer),
 }
 
 impl XdlmsApdu {
@@ -76,12 +81,13 @@ impl XdlmsApdu {
             XdlmsApdu::EventNotificationRequest(_) => tag::EVENT_NOTIFICATION_REQUEST,
             XdlmsApdu::ExceptionResponse(_) => tag::EXCEPTION_RESPONSE,
             XdlmsApdu::DataNotification(_) => tag::DATA_NOTIFICATION,
+            XdlmsApdu::GeneralBlockTransfer(_) => tag::GENERAL_BLOCK_TRANSFER,
         }
     }
 
     /// The short `Invoke-Id-And-Priority` of a GET/SET/ACTION request or response;
-    /// `None` for the exception-response, event-notification and data-notification,
-    /// which carry none (the data-notification has a long form, see
+    /// `None` for the exception-response, event-notification, data-notification and
+    /// general-block-transfer, which carry none (the data-notification has a long form, see
     /// [`DataNotification::long_invoke_id_and_priority`]).
     pub fn invoke_id_and_priority(&self) -> Option<InvokeIdAndPriority> {
         Some(match self {
@@ -93,7 +99,8 @@ impl XdlmsApdu {
             XdlmsApdu::ActionResponse(a) => a.invoke_id_and_priority(),
             XdlmsApdu::EventNotificationRequest(_)
             | XdlmsApdu::ExceptionResponse(_)
-            | XdlmsApdu::DataNotification(_) => return None,
+            | XdlmsApdu::DataNotification(_)
+            | XdlmsApdu::GeneralBlockTransfer(_) => return None,
         })
     }
 
@@ -115,6 +122,7 @@ impl Codec for XdlmsApdu {
             XdlmsApdu::EventNotificationRequest(a) => a.encode(out),
             XdlmsApdu::ExceptionResponse(a) => a.encode(out),
             XdlmsApdu::DataNotification(a) => a.encode(out),
+            XdlmsApdu::GeneralBlockTransfer(a) => a.encode(out),
         }
     }
 
@@ -137,6 +145,7 @@ impl Codec for XdlmsApdu {
             }
             tag::EXCEPTION_RESPONSE => XdlmsApdu::ExceptionResponse(ExceptionResponse::decode(r)?),
             tag::DATA_NOTIFICATION => XdlmsApdu::DataNotification(DataNotification::decode(r)?),
+            tag::GENERAL_BLOCK_TRANSFER => XdlmsApdu::GeneralBlockTransfer(GeneralBlockTransfer::decode(r)?),
             other => return Err(DecodeError::UnknownTag { what: "xDLMS APDU", tag: other }),
         })
     }
@@ -160,7 +169,8 @@ apdu_from!(
     ActionResponse,
     EventNotificationRequest,
     ExceptionResponse,
-    DataNotification
+    DataNotification,
+    GeneralBlockTransfer
 );
 
 // ---------------------------------------------------------------------------------------
@@ -264,6 +274,8 @@ pub(crate) mod strategies {
                 .prop_map(XdlmsApdu::EventNotificationRequest),
             crate::xdlms::exception::strategies::exception_response().prop_map(XdlmsApdu::ExceptionResponse),
             crate::xdlms::notification::strategies::data_notification().prop_map(XdlmsApdu::DataNotification),
+            crate::xdlms::general_block_transfer::strategies::general_block_transfer()
+                .prop_map(XdlmsApdu::GeneralBlockTransfer),
         ]
     }
 }
@@ -330,7 +342,7 @@ mod tests {
 
         #[test]
         fn random_bodies_after_a_valid_tag_and_choice_never_panic(
-            t in proptest::sample::select(vec![0x0Fu8, 0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC7, 0xD8]),
+            t in proptest::sample::select(vec![0x0Fu8, 0xC0, 0xC1, 0xC2, 0xC3, 0xC4, 0xC5, 0xC7, 0xD8, 0xE0]),
             choice in 0u8..8,
             body in prop::collection::vec(any::<u8>(), 0..96),
         ) {

@@ -1,5 +1,5 @@
 //! xDLMS services (IEC 62056-5-3 §9.3, ASN.1 in §9.5): the APDUs of GET, SET, ACTION,
-//! exception-response, confirmed-service-error, data-notification and the
+//! exception-response, confirmed-service-error, data-notification, general-block-transfer and the
 //! InitiateRequest/InitiateResponse carried in the ACSE user-information.
 
 pub mod action;
@@ -7,6 +7,7 @@ pub mod apdu;
 pub mod conformance;
 pub mod descriptor;
 pub mod exception;
+pub mod general_block_transfer;
 pub mod get;
 pub mod initiate;
 pub mod invoke_id;
@@ -21,6 +22,7 @@ pub use conformance::Conformance;
 pub use descriptor::AttributeDescriptorWithSelection;
 pub use descriptor::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult};
 pub use exception::{ExceptionResponse, ExceptionServiceError, StateError};
+pub use general_block_transfer::{BlockControl, GeneralBlockTransfer};
 pub use get::{DataBlockG, DataBlockGResult, GetDataResult, GetRequest, GetResponse};
 pub use initiate::{InitiateRequest, InitiateResponse};
 pub use invoke_id::{InvokeIdAndPriority, LongInvokeIdAndPriority};

@@ -147,6 +147,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 server_sap: dlms::wrapper::WPORT_MANAGEMENT_LOGICAL_DEVICE,
                 authentication: Authentication::None,
                 security: None,
+                link: hes::transport::LinkLayer::Wrapper,
             });
         }
         let config = CampaignConfig {

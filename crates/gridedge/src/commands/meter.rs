@@ -34,10 +34,19 @@ pub struct MeterArgs {
     /// `high-gmac` (HLS mechanism 5 with suite 0 ciphering; needs the keys below).
     #[arg(long, value_enum, default_value_t = ManagementAuth::Low)]
     pub management_auth: ManagementAuth,
+    /// Link layer on the TCP port: the IEC 62056-47 wrapper or HDLC (IEC 62056-46).
+    #[arg(long, value_enum, default_value_t = super::read::TransportArg::Wrapper)]
+    pub transport: super::read::TransportArg,
+    /// HDLC lower (physical) address of the meter (with `--transport hdlc`).
+    #[arg(long, default_value_t = 17)]
+    pub physical_address: u16,
     /// Suite 0 keys and titles (with `--management-auth high-gmac`). The meter's
     /// system title defaults to "GRD" + its serial number's digits.
     #[command(flatten)]
     pub security: SecurityArgs,
+    /// Prepaid mode (see `gridedge token`).
+    #[command(flatten)]
+    pub prepaid: super::token::PrepaidArgs,
 }
 
 /// How the management client authenticates.
@@ -51,6 +60,9 @@ pub enum ManagementAuth {
 
 /// Runs the subcommand until interrupted.
 pub fn run(args: MeterArgs) -> anyhow::Result<ExitCode> {
+    if args.prepaid.prepaid {
+        return super::token::run_prepaid_meter(args);
+    }
     let meter = SimulatedMeter::new(&args.serial, args.seed, MeterConfig::default()).context("meter configuration")?;
     let config = match args.management_auth {
         ManagementAuth::Low => {
@@ -59,6 +71,13 @@ pub fn run(args: MeterArgs) -> anyhow::Result<ExitCode> {
         }
         ManagementAuth::HighGmac => {
             MeterServerConfig::with_hls_gmac(args.security.settings(meter_system_title(&args.serial))?)
+        }
+    };
+    let mut config = config;
+    config.link = match args.transport {
+        super::read::TransportArg::Wrapper => meter::tcp_server::MeterLink::Wrapper,
+        super::read::TransportArg::Hdlc => {
+            meter::tcp_server::MeterLink::Hdlc { physical_address: args.physical_address }
         }
     };
     let rt = super::runtime()?;
@@ -71,7 +90,11 @@ pub fn run(args: MeterArgs) -> anyhow::Result<ExitCode> {
             ManagementAuth::Low => "1 LLS",
             ManagementAuth::HighGmac => "1 HLS-GMAC suite 0",
         };
-        println!("meter {} listening on {addr} (DLMS/COSEM wrapper; clients 16 public, {management})", args.serial);
+        let link = match args.transport {
+            super::read::TransportArg::Wrapper => "wrapper".to_string(),
+            super::read::TransportArg::Hdlc => format!("HDLC 1/{}", args.physical_address),
+        };
+        println!("meter {} listening on {addr} (DLMS/COSEM {link}; clients 16 public, {management})", args.serial);
         use std::io::Write;
         std::io::stdout().flush().ok();
         let config = Arc::new(config);

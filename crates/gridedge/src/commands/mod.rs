@@ -1,11 +1,14 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod json;
 pub mod meter;
 pub mod read;
 pub mod security_args;
+pub mod token;
+pub mod vend;
 
 /// Builds the tokio runtime the async subcommands run on.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

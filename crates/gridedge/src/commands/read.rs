@@ -39,6 +39,23 @@ pub enum AuthArg {
     HighGmac,
 }
 
+/// The link layer for `--transport`.
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TransportArg {
+    /// IEC 62056-47 TCP wrapper.
+    Wrapper,
+    /// HDLC frames on the TCP stream (IEC 62056-46).
+    Hdlc,
+}
+
+/// Parses `--server-physical`: a number or `none`.
+pub fn parse_physical(s: &str) -> anyhow::Result<Option<u16>> {
+    match s {
+        "none" => Ok(None),
+        n => Ok(Some(n.parse().with_context(|| format!("--server-physical {n:?} is not a number or none"))?)),
+    }
+}
+
 /// Arguments of `gridedge read`.
 #[derive(Args)]
 pub struct ReadArgs {
@@ -80,6 +97,12 @@ pub struct ReadArgs {
     /// Seconds to wait for each response.
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Link layer on the TCP stream: the IEC 62056-47 wrapper or HDLC (IEC 62056-46).
+    #[arg(long, value_enum, default_value_t = TransportArg::Wrapper)]
+    pub transport: TransportArg,
+    /// HDLC lower (physical) server address; `none` for a 1-byte server address.
+    #[arg(long, default_value = "17")]
+    pub server_physical: String,
     /// Suite 0 keys and titles (with `--auth high-gmac`, or to cipher an LLS or
     /// public association). The client system title defaults to "GRD" 00000001.
     #[command(flatten)]
@@ -248,6 +271,12 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         server_sap: args.server_address,
         authentication,
         security,
+        link: match args.transport {
+            TransportArg::Wrapper => hes::transport::LinkLayer::Wrapper,
+            TransportArg::Hdlc => {
+                hes::transport::LinkLayer::Hdlc { server_physical: parse_physical(&args.server_physical)? }
+            }
+        },
     };
     let timeouts =
         SessionTimeouts { connect: Duration::from_secs(args.timeout), response: Duration::from_secs(args.timeout) };

@@ -1,10 +1,16 @@
 //! The embedded SQLite backend of [`MeterDataStore`].
 
+mod audit;
+mod findings;
 mod ingest;
 mod query;
 mod schema;
 mod series_table;
 mod timestamp;
+mod vee_ops;
+mod vee_query;
+mod vee_store;
+mod vee_window;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,14 +22,18 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 pub use schema::SCHEMA_VERSION;
 
-use self::ingest::{EncodedValue, collection_id, ingest_series, meter_id};
+use self::ingest::EncodedValue;
 use self::query::{VersionRow, find_meter, history, last_time, latest_in_range};
 use self::series_table::{INTERVALS, REGISTERS, SeriesTable};
-use self::timestamp::{ceil_second, floor_millisecond, floor_second, from_millisecond};
+use self::timestamp::{ceil_second, floor_second, from_millisecond};
+use crate::editing::{AuditEntry, AuditFilter, EditError};
 use crate::error::SqliteContext;
-use crate::ingest_check::check_ingestible;
+use crate::vee::{
+    CompiledVee, ExceptionFilter, StoredFinding, ValidationReport, VeeConfig, VeeConfigError, VeeException,
+};
 use crate::{
-    CollectionRecord, IngestReport, MeterDataStore, StoreError, StoreSummary, StoredInterval, StoredRegisterRead,
+    CollectionRecord, EditOutcome, EstimationReport, IngestOutcome, IntervalVersion, MeterDataStore, StoreError,
+    StoreSummary, StoredInterval, StoredRegisterRead,
 };
 
 /// How long a writer waits for another connection's write lock before failing with
@@ -42,11 +52,18 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 ///
 /// The store is `Send` (not `Sync`): give it to one task (the HES ingest task) and open a
 /// second `SqliteStore` on the same file for readers.
+///
+/// Validation (VEE) runs inside each ingest transaction with [`VeeConfig::default`] (the
+/// standard rules, UTC days, no automatic estimation) until
+/// [`set_vee_config`](MeterDataStore::set_vee_config) gives the utility's configuration;
+/// the configuration lives in the process, not in the file.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
     /// `reading_type.id` of every [`ReadingType`], loaded at open.
     reading_type_ids: HashMap<ReadingType, i64>,
+    /// The VEE configuration, compiled.
+    vee: CompiledVee,
 }
 
 impl SqliteStore {
@@ -82,7 +99,10 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         schema::migrate(&mut conn)?;
         let reading_type_ids = register_reading_types(&mut conn)?;
-        Ok(SqliteStore { conn, reading_type_ids })
+        let vee = VeeConfig::default()
+            .compile()
+            .map_err(|e| StoreError::Corrupt(format!("the built-in VEE configuration does not compile: {e}")))?;
+        Ok(SqliteStore { conn, reading_type_ids, vee })
     }
 
     fn reading_type_id(&self, reading_type: ReadingType) -> Result<i64, StoreError> {
@@ -205,30 +225,90 @@ impl From<VersionRow> for StoredRegisterRead {
 }
 
 impl MeterDataStore for SqliteStore {
-    fn ingest_from(&mut self, reading: &MeterReading, source: &str) -> Result<IngestReport, StoreError> {
-        check_ingestible(reading)?;
-        let intervals =
-            self.encode(reading.intervals.iter().map(|i| (i.reading_type, i.interval_end, i.value, i.quality.0)))?;
-        let registers = self.encode(reading.registers.iter().map(|r| (r.reading_type, r.read_at, r.value, 0)))?;
-        let ingested_at_ms = floor_millisecond(Timestamp::now());
+    fn ingest_validated(&mut self, reading: &MeterReading, source: &str) -> Result<IngestOutcome, StoreError> {
+        self.ingest_with_vee(reading, source)
+    }
 
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).context("starting an ingest")?;
-        let meter = meter_id(&tx, &reading.meter.0)?;
-        let collection = collection_id(&tx, meter, reading, ingested_at_ms, source)?;
-        let i = ingest_series(&tx, &INTERVALS, meter, collection, &intervals)?;
-        let r = ingest_series(&tx, &REGISTERS, meter, collection, &registers)?;
-        tx.commit().context("committing an ingest")?;
+    fn set_vee_config(&mut self, config: &VeeConfig) -> Result<(), VeeConfigError> {
+        self.vee = config.compile()?;
+        Ok(())
+    }
 
-        let report = IngestReport {
-            intervals_new: i.new,
-            intervals_duplicate: i.duplicate,
-            intervals_revised: i.revised,
-            registers_new: r.new,
-            registers_duplicate: r.duplicate,
-            registers_revised: r.revised,
-        };
-        tracing::debug!(meter = %reading.meter, ?report, "meter reading ingested");
-        Ok(report)
+    fn vee_config(&self) -> &VeeConfig {
+        self.vee.config()
+    }
+
+    fn validate_range(
+        &mut self,
+        meter: &MeterId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<ValidationReport, StoreError> {
+        self.validate_range_impl(meter, from, to)
+    }
+
+    fn estimate_range(
+        &mut self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        from: Timestamp,
+        to: Timestamp,
+        user: &str,
+        reason: &str,
+    ) -> Result<EstimationReport, EditError> {
+        self.estimate_range_impl(meter, reading_type, from, to, user, reason)
+    }
+
+    fn edit_interval(
+        &mut self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        interval_end: Timestamp,
+        new_value: f64,
+        user: &str,
+        reason: &str,
+    ) -> Result<EditOutcome, EditError> {
+        self.edit_interval_impl(meter, reading_type, interval_end, new_value, user, reason)
+    }
+
+    fn accept_exceptions(&mut self, filter: &ExceptionFilter, user: &str, reason: &str) -> Result<u64, EditError> {
+        self.accept_exceptions_impl(filter, user, reason)
+    }
+
+    fn vee_exceptions(&self, filter: &ExceptionFilter) -> Result<Vec<VeeException>, StoreError> {
+        self.vee_exceptions_impl(filter)
+    }
+
+    fn interval_findings(
+        &self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        interval_end: Timestamp,
+    ) -> Result<Vec<StoredFinding>, StoreError> {
+        self.interval_findings_impl(meter, reading_type, interval_end)
+    }
+
+    fn interval_history_detail(
+        &self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        interval_end: Timestamp,
+    ) -> Result<Vec<IntervalVersion>, StoreError> {
+        self.interval_history_detail_impl(meter, reading_type, interval_end)
+    }
+
+    fn validated_interval_readings(
+        &self,
+        meter: &MeterId,
+        reading_type: ReadingType,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<StoredInterval>, StoreError> {
+        self.validated_interval_readings_impl(meter, reading_type, from, to)
+    }
+
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        self.audit_log_impl(filter)
     }
 
     fn interval_readings(

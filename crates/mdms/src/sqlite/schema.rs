@@ -11,6 +11,22 @@
 //!   (meter, reading type, time in UTC seconds, version). All versions of one key are
 //!   adjacent in the B-tree, so the latest version of a range is one index range scan and
 //!   ingest finds the existing versions of a whole load-profile range in one seek.
+//!
+//! Schema version 2 adds validation, estimation and editing (VEE):
+//! - `audit_log`: one row per edit, estimation run or acceptance of exceptions: who
+//!   (`user`), when (`at_ms`), why (`reason`), the meter, channel and interval-end range
+//!   affected, and a human-readable `detail`.
+//! - `interval_reading` gains `audit_id`: a version is written either by a collection
+//!   session (`collection_id`, values from the HES) or by an audit entry (estimates and
+//!   edits), never both (CHECK). `collection_id` becomes nullable, so the table is rebuilt
+//!   once by the migration. Interval consumption is not stored: it is the difference of
+//!   two latest versions and would go stale when a neighbour gets a new version.
+//! - `vee_run`: one row per validation run that changed findings (what triggered it, the
+//!   meter class, the validated window).
+//! - `vee_finding`: which rule failed on which interval and version (version 0 for a
+//!   missing interval), what it measured, the limit, and its status (0 open, 1 cleared,
+//!   2 superseded by a newer version, 3 accepted). A partial index over the open ones serves
+//!   the exceptions queue.
 
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -18,10 +34,11 @@ use crate::StoreError;
 use crate::error::SqliteContext;
 
 /// The schema version this build writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration steps: `MIGRATIONS[n]` takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE meter (
     id   INTEGER PRIMARY KEY,
     mrid TEXT NOT NULL UNIQUE
@@ -67,7 +84,68 @@ CREATE TABLE register_read (
     collection_id   INTEGER NOT NULL REFERENCES collection(id),
     PRIMARY KEY (meter_id, reading_type_id, read_at, version)
 ) WITHOUT ROWID;
-"#];
+"#,
+    r#"
+CREATE TABLE audit_log (
+    id              INTEGER PRIMARY KEY,
+    at_ms           INTEGER NOT NULL,
+    user            TEXT NOT NULL,
+    action          TEXT NOT NULL CHECK (action IN ('edit', 'estimate', 'accept')),
+    reason          TEXT NOT NULL,
+    meter_id        INTEGER NOT NULL REFERENCES meter(id),
+    reading_type_id INTEGER REFERENCES reading_type(id),
+    first_end       INTEGER,
+    last_end        INTEGER,
+    detail          TEXT NOT NULL
+);
+CREATE INDEX audit_log_by_channel ON audit_log (meter_id, reading_type_id, first_end);
+
+CREATE TABLE interval_reading_v2 (
+    meter_id        INTEGER NOT NULL REFERENCES meter(id),
+    reading_type_id INTEGER NOT NULL REFERENCES reading_type(id),
+    interval_end    INTEGER NOT NULL,
+    version         INTEGER NOT NULL CHECK (version >= 1),
+    value           REAL NOT NULL,
+    quality         INTEGER NOT NULL,
+    collection_id   INTEGER REFERENCES collection(id),
+    audit_id        INTEGER REFERENCES audit_log(id),
+    CHECK ((collection_id IS NULL) <> (audit_id IS NULL)),
+    PRIMARY KEY (meter_id, reading_type_id, interval_end, version)
+) WITHOUT ROWID;
+INSERT INTO interval_reading_v2
+    (meter_id, reading_type_id, interval_end, version, value, quality, collection_id)
+    SELECT meter_id, reading_type_id, interval_end, version, value, quality, collection_id FROM interval_reading;
+DROP TABLE interval_reading;
+ALTER TABLE interval_reading_v2 RENAME TO interval_reading;
+
+CREATE TABLE vee_run (
+    id              INTEGER PRIMARY KEY,
+    meter_id        INTEGER NOT NULL REFERENCES meter(id),
+    reading_type_id INTEGER NOT NULL REFERENCES reading_type(id),
+    at_ms           INTEGER NOT NULL,
+    cause           TEXT NOT NULL CHECK (cause IN ('ingest', 'revalidate', 'estimate', 'edit')),
+    meter_class     TEXT NOT NULL,
+    window_from     INTEGER NOT NULL,
+    window_to       INTEGER NOT NULL
+);
+
+CREATE TABLE vee_finding (
+    meter_id        INTEGER NOT NULL REFERENCES meter(id),
+    reading_type_id INTEGER NOT NULL REFERENCES reading_type(id),
+    interval_end    INTEGER NOT NULL,
+    rule            INTEGER NOT NULL,
+    version         INTEGER NOT NULL CHECK (version >= 0),
+    measured        REAL,
+    limit_value     REAL,
+    status          INTEGER NOT NULL CHECK (status BETWEEN 0 AND 3),
+    run_id          INTEGER NOT NULL REFERENCES vee_run(id),
+    closed_run_id   INTEGER REFERENCES vee_run(id),
+    closed_audit_id INTEGER REFERENCES audit_log(id),
+    PRIMARY KEY (meter_id, reading_type_id, interval_end, rule, version)
+) WITHOUT ROWID;
+CREATE INDEX vee_finding_open ON vee_finding (meter_id, reading_type_id, interval_end) WHERE status = 0;
+"#,
+];
 
 const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION, "one migration step per schema version");
 

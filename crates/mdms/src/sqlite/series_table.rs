@@ -6,10 +6,17 @@
 
 /// The statements of one versioned value table. Parameters: `?1` meter id, `?2` reading
 /// type id, then as noted.
+///
+/// The bundled SQLite is built with SQLITE_ENABLE_STAT4, so a statement whose plan choice
+/// (ORDER BY, LIMIT) looked at bound parameter values is re-prepared (a full SQL parse)
+/// whenever they change. Parameters of the ordered queries are written `?N + 0`, which keeps
+/// them out of the planner's estimates while the primary key is still used, so each cached
+/// statement is prepared once.
 pub(crate) struct SeriesTable {
     /// For errors: "interval reading" or "register read".
     pub what: &'static str,
-    /// Every stored version with time in `[?3, ?4]` (closed): time, version, value, quality.
+    /// Every stored version with time in `[?3, ?4]` (closed): time, version, value, quality,
+    /// collection id (NULL for estimates and edits).
     pub select_for_ingest: &'static str,
     /// Insert one version: `?3` time, `?4` version, `?5` value, `?6` quality, `?7` collection.
     pub insert: &'static str,
@@ -25,29 +32,35 @@ pub(crate) struct SeriesTable {
 /// Load-profile interval values, keyed by interval end.
 pub(crate) const INTERVALS: SeriesTable = SeriesTable {
     what: "interval reading",
-    select_for_ingest: "SELECT interval_end, version, value, quality FROM interval_reading \
+    select_for_ingest: "SELECT interval_end, version, value, quality, collection_id FROM interval_reading \
         WHERE meter_id = ?1 AND reading_type_id = ?2 AND interval_end BETWEEN ?3 AND ?4",
     insert: "INSERT INTO interval_reading \
         (meter_id, reading_type_id, interval_end, version, value, quality, collection_id) \
         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    // Versions written by an estimation or an edit have no collection: their time and
+    // source come from the audit entry.
     select_range: "SELECT v.interval_end, v.version, v.value, v.quality, \
-        c.collected_at_ms, c.ingested_at_ms, c.source \
-        FROM interval_reading v JOIN collection c ON c.id = v.collection_id \
-        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.interval_end >= ?3 AND v.interval_end < ?4 \
+        COALESCE(c.collected_at_ms, a.at_ms), COALESCE(c.ingested_at_ms, a.at_ms), \
+        COALESCE(c.source, CASE a.action WHEN 'edit' THEN 'edit' ELSE 'estimation' END) \
+        FROM interval_reading v LEFT JOIN collection c ON c.id = v.collection_id \
+        LEFT JOIN audit_log a ON a.id = v.audit_id \
+        WHERE v.meter_id = ?1 + 0 AND v.reading_type_id = ?2 + 0 AND v.interval_end >= ?3 + 0 AND v.interval_end < ?4 + 0 \
         ORDER BY v.interval_end, v.version",
     select_history: "SELECT v.interval_end, v.version, v.value, v.quality, \
-        c.collected_at_ms, c.ingested_at_ms, c.source \
-        FROM interval_reading v JOIN collection c ON c.id = v.collection_id \
-        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.interval_end = ?3 \
+        COALESCE(c.collected_at_ms, a.at_ms), COALESCE(c.ingested_at_ms, a.at_ms), \
+        COALESCE(c.source, CASE a.action WHEN 'edit' THEN 'edit' ELSE 'estimation' END) \
+        FROM interval_reading v LEFT JOIN collection c ON c.id = v.collection_id \
+        LEFT JOIN audit_log a ON a.id = v.audit_id \
+        WHERE v.meter_id = ?1 + 0 AND v.reading_type_id = ?2 + 0 AND v.interval_end = ?3 + 0 \
         ORDER BY v.version",
     select_last: "SELECT interval_end FROM interval_reading \
-        WHERE meter_id = ?1 AND reading_type_id = ?2 ORDER BY interval_end DESC LIMIT 1",
+        WHERE meter_id = ?1 + 0 AND reading_type_id = ?2 + 0 ORDER BY interval_end DESC LIMIT 1",
 };
 
 /// Register reads, keyed by read time.
 pub(crate) const REGISTERS: SeriesTable = SeriesTable {
     what: "register read",
-    select_for_ingest: "SELECT read_at, version, value, quality FROM register_read \
+    select_for_ingest: "SELECT read_at, version, value, quality, collection_id FROM register_read \
         WHERE meter_id = ?1 AND reading_type_id = ?2 AND read_at BETWEEN ?3 AND ?4",
     insert: "INSERT INTO register_read \
         (meter_id, reading_type_id, read_at, version, value, quality, collection_id) \
@@ -55,13 +68,13 @@ pub(crate) const REGISTERS: SeriesTable = SeriesTable {
     select_range: "SELECT v.read_at, v.version, v.value, v.quality, \
         c.collected_at_ms, c.ingested_at_ms, c.source \
         FROM register_read v JOIN collection c ON c.id = v.collection_id \
-        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.read_at >= ?3 AND v.read_at < ?4 \
+        WHERE v.meter_id = ?1 + 0 AND v.reading_type_id = ?2 + 0 AND v.read_at >= ?3 + 0 AND v.read_at < ?4 + 0 \
         ORDER BY v.read_at, v.version",
     select_history: "SELECT v.read_at, v.version, v.value, v.quality, \
         c.collected_at_ms, c.ingested_at_ms, c.source \
         FROM register_read v JOIN collection c ON c.id = v.collection_id \
-        WHERE v.meter_id = ?1 AND v.reading_type_id = ?2 AND v.read_at = ?3 \
+        WHERE v.meter_id = ?1 + 0 AND v.reading_type_id = ?2 + 0 AND v.read_at = ?3 + 0 \
         ORDER BY v.version",
     select_last: "SELECT read_at FROM register_read \
-        WHERE meter_id = ?1 AND reading_type_id = ?2 ORDER BY read_at DESC LIMIT 1",
+        WHERE meter_id = ?1 + 0 AND reading_type_id = ?2 + 0 ORDER BY read_at DESC LIMIT 1",
 };

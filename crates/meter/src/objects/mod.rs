@@ -9,9 +9,11 @@
 pub mod access;
 pub mod association_ln;
 pub mod clock;
+pub mod credit;
 pub mod disconnect_control;
 pub mod profile_generic;
 pub mod register;
+pub mod token_gateway;
 
 use dlms::Obis;
 use dlms::obis::codes;
@@ -33,6 +35,12 @@ pub const CLASS_CLOCK: u16 = 8;
 pub const CLASS_ASSOCIATION_LN: u16 = 15;
 /// Interface class Disconnect control (§4.5.8).
 pub const CLASS_DISCONNECT_CONTROL: u16 = 70;
+/// Interface class Credit (§4.6, payment metering), prepaid meters only.
+pub const CLASS_CREDIT: u16 = 112;
+/// Interface class Token gateway (§4.6, payment metering), prepaid meters only.
+pub const CLASS_TOKEN_GATEWAY: u16 = 115;
+/// Interface class Push setup (§4.4.8), meters with a push configured only.
+pub const CLASS_PUSH_SETUP: u16 = crate::push::setup::CLASS_PUSH_SETUP;
 
 /// The meter function behind a COSEM object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,6 +61,12 @@ pub enum ObjectRole {
     CurrentAssociation,
     /// Disconnect control 0.0.96.3.10.255.
     DisconnectControl,
+    /// Token gateway 0.0.19.40.0.255 (prepaid meters).
+    TokenGateway,
+    /// Credit 0.0.19.10.e.255 (prepaid meters).
+    Credit(credit::CreditObject),
+    /// Push setup 0.0.25.9.0.255 (meters with a push configured, see [`crate::push`]).
+    PushSetup,
 }
 
 /// One COSEM object: class, version, logical name, access rights and role.
@@ -214,9 +228,106 @@ pub const OBJECT_LIST: &[CosemObject] = &[
     },
 ];
 
+/// Token gateway (class 115 version 0): every attribute readable; method 1 `enter`.
+const TOKEN_GATEWAY_ATTRIBUTES: &[AttributeAccess] =
+    &[attr(1, Read), attr(2, Read), attr(3, Read), attr(4, Read), attr(5, Read), attr(6, Read)];
+const TOKEN_GATEWAY_METHODS: &[MethodAccess] = &[method(1, Access)];
+
+/// Credit (class 112 version 0): every attribute readable, none writable.
+const CREDIT_ATTRIBUTES: &[AttributeAccess] = &[
+    attr(1, Read),
+    attr(2, Read),
+    attr(3, Read),
+    attr(4, Read),
+    attr(5, Read),
+    attr(6, Read),
+    attr(7, Read),
+    attr(8, Read),
+    attr(9, Read),
+    attr(10, Read),
+    attr(11, Read),
+];
+/// Token credit: 1 update_amount, 2 set_amount_to_value, 3 invoke_credit not offered.
+const TOKEN_CREDIT_METHODS: &[MethodAccess] =
+    &[method(1, NoMethodAccess), method(2, NoMethodAccess), method(3, NoMethodAccess)];
+/// Emergency credit: only 3 invoke_credit is offered.
+const EMERGENCY_CREDIT_METHODS: &[MethodAccess] =
+    &[method(1, NoMethodAccess), method(2, NoMethodAccess), method(3, Access)];
+
+/// The objects a prepaid meter adds to [`OBJECT_LIST`].
+pub const PREPAYMENT_OBJECTS: &[CosemObject] = &[
+    CosemObject {
+        class_id: CLASS_TOKEN_GATEWAY,
+        version: 0,
+        logical_name: token_gateway::TOKEN_GATEWAY,
+        attributes: TOKEN_GATEWAY_ATTRIBUTES,
+        methods: TOKEN_GATEWAY_METHODS,
+        role: ObjectRole::TokenGateway,
+    },
+    CosemObject {
+        class_id: CLASS_CREDIT,
+        version: 0,
+        logical_name: credit::TOKEN_CREDIT,
+        attributes: CREDIT_ATTRIBUTES,
+        methods: TOKEN_CREDIT_METHODS,
+        role: ObjectRole::Credit(credit::CreditObject::Token),
+    },
+    CosemObject {
+        class_id: CLASS_CREDIT,
+        version: 0,
+        logical_name: credit::EMERGENCY_CREDIT,
+        attributes: CREDIT_ATTRIBUTES,
+        methods: EMERGENCY_CREDIT_METHODS,
+        role: ObjectRole::Credit(credit::CreditObject::Emergency),
+    },
+];
+
+/// `a` followed by `b`, as an array (for building object lists at compile time).
+const fn concat<const N: usize>(a: &[CosemObject], b: &[CosemObject]) -> [CosemObject; N] {
+    let mut out = [a[0]; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[a.len() + j] = b[j];
+        j += 1;
+    }
+    out
+}
+
+/// Every object of a prepaid meter: [`OBJECT_LIST`] then [`PREPAYMENT_OBJECTS`].
+pub const PREPAID_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ OBJECT_LIST.len() + PREPAYMENT_OBJECTS.len() }>(OBJECT_LIST, PREPAYMENT_OBJECTS);
+
+/// The objects a meter with a push configured adds: the Push setup (class 40 version 0).
+pub const PUSH_OBJECTS: &[CosemObject] = &[CosemObject {
+    class_id: CLASS_PUSH_SETUP,
+    version: 0,
+    logical_name: crate::push::setup::PUSH_SETUP,
+    attributes: crate::push::setup::PUSH_SETUP_ATTRIBUTES,
+    methods: crate::push::setup::PUSH_SETUP_METHODS,
+    role: ObjectRole::PushSetup,
+}];
+
+/// Every object of a credit meter with a push: [`OBJECT_LIST`] then [`PUSH_OBJECTS`].
+pub const PUSH_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ OBJECT_LIST.len() + PUSH_OBJECTS.len() }>(OBJECT_LIST, PUSH_OBJECTS);
+
+/// Every object of a prepaid meter with a push: [`PREPAID_OBJECT_LIST`] then [`PUSH_OBJECTS`].
+pub const PREPAID_PUSH_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ PREPAID_OBJECT_LIST.len() + PUSH_OBJECTS.len() }>(PREPAID_OBJECT_LIST, PUSH_OBJECTS);
+
 /// The object with logical name `ln`, if the meter has one.
 pub fn find(ln: Obis) -> Option<&'static CosemObject> {
-    OBJECT_LIST.iter().find(|o| o.logical_name == ln)
+    find_in(OBJECT_LIST, ln)
+}
+
+/// The object with logical name `ln` in the object list `objects`.
+pub fn find_in(objects: &'static [CosemObject], ln: Obis) -> Option<&'static CosemObject> {
+    objects.iter().find(|o| o.logical_name == ln)
 }
 
 #[cfg(test)]
@@ -225,8 +336,13 @@ mod tests {
 
     #[test]
     fn logical_names_are_unique_and_tables_are_dense() {
-        for (i, o) in OBJECT_LIST.iter().enumerate() {
-            assert!(OBJECT_LIST[i + 1..].iter().all(|p| p.logical_name != o.logical_name), "{}", o.logical_name);
+        assert_eq!(&PREPAID_OBJECT_LIST[..OBJECT_LIST.len()], OBJECT_LIST);
+        for (i, o) in PREPAID_OBJECT_LIST.iter().enumerate() {
+            assert!(
+                PREPAID_OBJECT_LIST[i + 1..].iter().all(|p| p.logical_name != o.logical_name),
+                "{}",
+                o.logical_name
+            );
             for (k, a) in o.attributes.iter().enumerate() {
                 assert_eq!(a.attribute_id as usize, k + 1);
             }
