@@ -40,6 +40,18 @@ BIN_DIR="target/$(rustc -vV | sed -n 's/^host: //p')/release"
 mkdir -p artifacts/logs
 summary=()
 failed=0
+# The real HAN/P1 captures seed han_decode and hdlc_frame from ../shared/testdata at run
+# time (they are third-party data: never copied into the repository). They go into the
+# git-ignored corpus folders.
+HAN_DIR="$(cd "$(dirname "$0")/.." && pwd)/../shared/testdata/han"
+if [ -d "$HAN_DIR" ]; then
+    mkdir -p corpus/han_decode corpus/hdlc_frame
+    while IFS= read -r f; do
+        name="han-$(echo "${f#"$HAN_DIR"/}" | tr '/' '-')"
+        tr -d ' \t\r\n' < "$f" | xxd -r -p > "corpus/han_decode/$name" 2>/dev/null || true
+        cp "corpus/han_decode/$name" "corpus/hdlc_frame/$name" 2>/dev/null || true
+    done < <(find "$HAN_DIR" -name '*.hex' -size -9k)
+fi
 for t in "${TARGETS[@]}"; do
     mkdir -p "corpus/$t" "seeds/$t" "artifacts/$t"
     seeds="seeds/$t"
