@@ -11,6 +11,7 @@
 //! | [`profile`] | turning a Profile generic buffer into interval readings |
 //! | [`collector`] | one meter's collection: clock, registers, load profile since the last interval |
 //! | [`campaign`] | a fleet's collection: bounded concurrency, retries with backoff |
+//! | `serial` (feature `serial`) | a serial port (optical probe, RS-485) as a session's byte stream, for HDLC |
 //! | [`push_listener`] | meters' pushes (data-notification, event-notification) received over TCP, deciphered, decoded and handed to a channel |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -21,6 +22,8 @@ pub mod hdlc_transport;
 pub mod profile;
 pub mod push_listener;
 pub mod registry;
+#[cfg(feature = "serial")]
+pub mod serial;
 pub mod session;
 pub mod token_delivery;
 pub mod transport;

@@ -1,6 +1,6 @@
-//! One DLMS/COSEM association with one meter over the TCP wrapper: the sans-I/O
-//! [`ClientAssociation`] driven over a [`WrapperTransport`], with a timeout on every
-//! exchange.
+//! One DLMS/COSEM association with one meter: the sans-I/O [`ClientAssociation`] driven
+//! over a [`WrapperTransport`] or an [`HdlcTransport`] on any [`ByteStream`] (TCP, a
+//! serial port, an in-memory duplex), with a timeout on every exchange.
 
 use std::time::Duration;
 
@@ -109,32 +109,56 @@ pub struct DlmsSession {
 }
 
 impl DlmsSession {
-    /// Connects to the meter and opens the association (AARQ/AARE) with the endpoint's
-    /// authentication.
+    /// Connects to the meter over TCP (`endpoint.address`, within `timeouts.connect`) and
+    /// opens the association over that connection with [`DlmsSession::open_over`]. When
+    /// the meter refuses our invocation counter, `open_over` raised it: connect and
+    /// associate once more.
     ///
     /// # Errors
     /// Connect failures, timeouts, a rejected association.
     pub async fn open(endpoint: &MeterEndpoint, timeouts: SessionTimeouts) -> Result<Self, SessionError> {
-        Self::open_inner(endpoint, timeouts, true).await
+        match Self::open_over(Self::connect_tcp(endpoint, timeouts).await?, endpoint, timeouts).await {
+            Err(e) if counter_refused(&e).is_some() => {
+                Self::open_over(Self::connect_tcp(endpoint, timeouts).await?, endpoint, timeouts).await
+            }
+            result => result,
+        }
     }
 
-    async fn open_inner(
+    async fn connect_tcp(
         endpoint: &MeterEndpoint,
         timeouts: SessionTimeouts,
-        allow_counter_recovery: bool,
-    ) -> Result<Self, SessionError> {
+    ) -> Result<Box<dyn ByteStream>, SessionError> {
         let stream = tokio::time::timeout(timeouts.connect, TcpStream::connect(endpoint.address))
             .await
             .map_err(|_| SessionError::Timeout(timeouts.connect, "TCP connect"))?
             .map_err(|source| SessionError::Connect { address: endpoint.address, source })?;
         stream.set_nodelay(true).ok();
+        Ok(Box::new(stream))
+    }
+
+    /// Opens the association over an already connected byte stream: a TCP stream, a
+    /// serial port to an optical probe or RS-485 bus (`hes::serial::open_serial`, feature
+    /// `serial`), or an in-memory duplex in tests. Runs `endpoint.link` on it (wrapper
+    /// framing, or HDLC SNRM/UA within `timeouts.response`, IEC 62056-46), then AARQ/AARE
+    /// with the endpoint's authentication (IEC 62056-5-3 §7). `endpoint.address` is not
+    /// used. When the meter answers the AARQ with invocation-counter-error (IEC 62056-5-3
+    /// §9.5 ExceptionResponse; our counter store was lost), our outgoing counter is raised
+    /// to the value it names and the error is returned: a new connection then associates.
+    ///
+    /// # Errors
+    /// I/O errors, timeouts, a refused HDLC link, a rejected association.
+    pub async fn open_over(
+        stream: Box<dyn ByteStream>,
+        endpoint: &MeterEndpoint,
+        timeouts: SessionTimeouts,
+    ) -> Result<Self, SessionError> {
         let config = ClientConfig {
             authentication: endpoint.authentication.clone(),
             security: endpoint.security.clone(),
             ..ClientConfig::default()
         };
         let max_apdu = config.max_receive_pdu_size as usize;
-        let stream: Box<dyn ByteStream> = Box::new(stream);
         let transport = match endpoint.link {
             LinkLayer::Wrapper => {
                 Link::Wrapper(WrapperTransport::new(stream, endpoint.client_sap, endpoint.server_sap, max_apdu))
@@ -156,26 +180,31 @@ impl DlmsSession {
             )),
         };
         let mut session = DlmsSession { transport, association: ClientAssociation::new(config), timeouts };
-        session.association.associate()?;
-        match session.run("AARE").await {
-            Ok(ClientEvent::Associated(_)) => Ok(session),
-            Ok(_) => Err(SessionError::UnexpectedEvent("expected AARE")),
-            // The meter remembers a higher invocation counter than ours (e.g. our
-            // counter store was lost): IEC 62056-5-3 has it tell us the lowest value it
-            // accepts. Raise our counter to it, once, and associate again.
-            Err(SessionError::Protocol(ClientError::Exception(ExceptionResponse {
-                service_error: ExceptionServiceError::InvocationCounterError(expected),
-                ..
-            }))) if allow_counter_recovery => {
-                let Some(security) = &endpoint.security else {
-                    return Err(SessionError::UnexpectedEvent("invocation-counter-error without security"));
-                };
-                tracing::warn!(meter = %endpoint.serial, expected, "meter refused our invocation counter; raising it");
-                raise_outgoing_counter(&security.counters, KeyId::GlobalUnicastEncryption, expected)
-                    .map_err(|e| SessionError::Protocol(ClientError::Security(e)))?;
-                Box::pin(Self::open_inner(endpoint, timeouts, false)).await
+        match session.associate().await {
+            Ok(()) => Ok(session),
+            Err(e) => {
+                // Drop the association first: it hands its unused counter reservation back
+                // to the store, which must not undo the raise below.
+                drop(session);
+                if let Some(expected) = counter_refused(&e) {
+                    let Some(security) = &endpoint.security else {
+                        return Err(SessionError::UnexpectedEvent("invocation-counter-error without security"));
+                    };
+                    tracing::warn!(meter = %endpoint.serial, expected, "meter refused our invocation counter; raising it");
+                    raise_outgoing_counter(&security.counters, KeyId::GlobalUnicastEncryption, expected)
+                        .map_err(|e| SessionError::Protocol(ClientError::Security(e)))?;
+                }
+                Err(e)
             }
-            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends the AARQ and waits for an accepting AARE.
+    async fn associate(&mut self) -> Result<(), SessionError> {
+        self.association.associate()?;
+        match self.run("AARE").await? {
+            ClientEvent::Associated(_) => Ok(()),
+            _ => Err(SessionError::UnexpectedEvent("expected AARE")),
         }
     }
 
@@ -304,5 +333,17 @@ impl DlmsSession {
                 Some(ev) => return Ok(ev),
             }
         }
+    }
+}
+
+/// The lowest invocation counter the meter accepts, when `error` is its
+/// invocation-counter-error exception (IEC 62056-5-3 §9.5 ExceptionResponse).
+fn counter_refused(error: &SessionError) -> Option<u32> {
+    match error {
+        SessionError::Protocol(ClientError::Exception(ExceptionResponse {
+            service_error: ExceptionServiceError::InvocationCounterError(expected),
+            ..
+        })) => Some(*expected),
+        _ => None,
     }
 }

@@ -20,9 +20,12 @@ use crate::objects::profile_generic::{
     self, BufferSelection, CAPTURE_PERIOD_S, ProfileEntry, ProfileWindow, STATUS_CLOCK_ADJUSTED,
     STATUS_DAYLIGHT_SAVING, STATUS_SUPPLY_DISCONNECTED,
 };
+use crate::objects::security_setup::SecuritySetup;
 use crate::objects::token_gateway::TokenDeliveryMethod;
 use crate::objects::{
-    CosemObject, OBJECT_LIST, ObjectRole, PREPAID_OBJECT_LIST, PREPAID_PUSH_OBJECT_LIST, PUSH_OBJECT_LIST, find_in,
+    CosemObject, OBJECT_LIST, ObjectRole, PREPAID_OBJECT_LIST, PREPAID_PUSH_OBJECT_LIST, PUSH_OBJECT_LIST,
+    SECURED_OBJECT_LIST, SECURED_PREPAID_OBJECT_LIST, SECURED_PREPAID_PUSH_OBJECT_LIST, SECURED_PUSH_OBJECT_LIST,
+    find_in,
 };
 use crate::prepayment::credit::EmergencyRefusal;
 use crate::prepayment::{Plant, Prepayment, PrepaymentConfig, PrepaymentConfigError, TokenEntry};
@@ -109,6 +112,7 @@ pub struct SimulatedMeter {
     association: AssociationContext,
     prepayment: Option<Prepayment>,
     push: Option<PushSetup>,
+    security_setup: Option<SecuritySetup>,
 }
 
 impl SimulatedMeter {
@@ -146,6 +150,7 @@ impl SimulatedMeter {
             association: AssociationContext::default(),
             prepayment,
             push,
+            security_setup: None,
         })
     }
 
@@ -240,14 +245,32 @@ impl SimulatedMeter {
     }
 
     /// The object list (the objects this meter exposes): prepaid meters add the Token
-    /// gateway and the Credit objects.
+    /// gateway and the Credit objects, meters that push the Push setup, meters with suite
+    /// 0 security (see [`SimulatedMeter::attach_security_setup`]) the Security setup.
     pub fn objects(&self) -> &'static [CosemObject] {
-        match (self.prepayment.is_some(), self.push.is_some()) {
-            (false, false) => OBJECT_LIST,
-            (true, false) => PREPAID_OBJECT_LIST,
-            (false, true) => PUSH_OBJECT_LIST,
-            (true, true) => PREPAID_PUSH_OBJECT_LIST,
+        match (self.prepayment.is_some(), self.push.is_some(), self.security_setup.is_some()) {
+            (false, false, false) => OBJECT_LIST,
+            (true, false, false) => PREPAID_OBJECT_LIST,
+            (false, true, false) => PUSH_OBJECT_LIST,
+            (true, true, false) => PREPAID_PUSH_OBJECT_LIST,
+            (false, false, true) => SECURED_OBJECT_LIST,
+            (true, false, true) => SECURED_PREPAID_OBJECT_LIST,
+            (false, true, true) => SECURED_PUSH_OBJECT_LIST,
+            (true, true, true) => SECURED_PREPAID_PUSH_OBJECT_LIST,
         }
+    }
+
+    /// Adds the Security setup object 0.0.43.0.0.255 (class 64) of the management
+    /// client's association: give it the same [`crate::objects::security_setup::SharedSecurity`]
+    /// as that client's [`crate::tcp_server::ClientPolicy`], so security_activate and
+    /// key_transfer change the settings of the client's future associations.
+    pub fn attach_security_setup(&mut self, setup: SecuritySetup) {
+        self.security_setup = Some(setup);
+    }
+
+    /// The Security setup object (`None` unless attached).
+    pub fn security_setup(&self) -> Option<&SecuritySetup> {
+        self.security_setup.as_ref()
     }
 
     /// The Push setup object (`None` when the meter does not push).
@@ -401,6 +424,7 @@ impl SimulatedMeter {
                 self.prepayment.as_ref().and_then(|p| c.attribute(id, p.credit(), &p.thresholds()))
             }
             ObjectRole::PushSetup => self.push.as_ref().and_then(|p| p.attribute(id)),
+            ObjectRole::SecuritySetup => self.security_setup.as_ref().and_then(|s| s.attribute(id)),
         };
         value.ok_or(DataAccessResult::ObjectUnavailable)
     }
@@ -557,6 +581,10 @@ impl SimulatedMeter {
             }
             ObjectRole::PushSetup => match self.push.as_mut() {
                 Some(p) => p.invoke(desc.method_id, param),
+                None => Err(ActionResult::ObjectUndefined),
+            },
+            ObjectRole::SecuritySetup => match self.security_setup.as_mut() {
+                Some(s) => s.invoke(desc.method_id, param),
                 None => Err(ActionResult::ObjectUndefined),
             },
             _ => Err(ActionResult::OtherReason),

@@ -18,11 +18,12 @@ use dlms::security::SecuritySettings;
 use dlms::wrapper::{MAX_WRAPPER_APDU_LEN, WrapperFrame};
 use dlms::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor, DataAccessResult, SelectiveAccess};
 use jiff::Timestamp;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::SimulatedMeter;
 use crate::objects::association_ln::{AssociationContext, AssociationStatus};
+pub use crate::objects::security_setup::SharedSecurity;
 
 /// One client SAP the meter accepts (an association of the meter's Association LN
 /// objects, IEC 62056-6-2 §4.4.3).
@@ -34,8 +35,10 @@ pub struct ClientPolicy {
     pub authentication: Authentication,
     /// Security suite 0 settings for this client (keys, system titles, policy and the
     /// invocation-counter store, shared by every connection of this client); required
-    /// with HLS-GMAC, `None` for an unciphered association.
-    pub security: Option<SecuritySettings>,
+    /// with HLS-GMAC, `None` for an unciphered association. Each new association is built
+    /// from a snapshot of them; the meter's Security setup object (key_transfer,
+    /// security_activate) changes them for later associations.
+    pub security: Option<SharedSecurity>,
 }
 
 /// Which clients may associate and how the meter's server behaves.
@@ -96,10 +99,36 @@ impl MeterServerConfig {
         MeterServerConfig {
             clients: vec![
                 ClientPolicy { client_sap: 16, authentication: Authentication::None, security: None },
-                ClientPolicy { client_sap: 1, authentication: Authentication::HighGmac, security: Some(security) },
+                ClientPolicy {
+                    client_sap: 1,
+                    authentication: Authentication::HighGmac,
+                    security: Some(SharedSecurity::new(security)),
+                },
             ],
             ..Self::default()
         }
+    }
+
+    /// The shared suite 0 settings of client `client_sap` (hand them to
+    /// [`crate::objects::security_setup::SecuritySetup::new`]); `None` for an unknown or
+    /// unciphered client.
+    pub fn shared_security(&self, client_sap: u16) -> Option<SharedSecurity> {
+        self.clients.iter().find(|c| c.client_sap == client_sap).and_then(|c| c.security.clone())
+    }
+
+    /// A new server association for client `client_sap`, with a snapshot of its current
+    /// security settings; `None` for a client SAP the meter is not configured for.
+    pub fn new_association(&self, client_sap: u16) -> Option<ServerAssociation> {
+        let policy = self.clients.iter().find(|c| c.client_sap == client_sap)?;
+        let server_config = ServerConfig {
+            authentication: policy.authentication.clone(),
+            conformance: ServerConfig::METER_CONFORMANCE,
+            max_receive_pdu_size: self.max_receive_pdu_size,
+        };
+        Some(match &policy.security {
+            Some(security) => ServerAssociation::with_security(server_config, client_sap, security.snapshot()),
+            None => ServerAssociation::new(server_config, client_sap),
+        })
     }
 }
 
@@ -212,20 +241,11 @@ impl<'a> Associations<'a> {
     /// Serves one APDU from `client_sap`; returns the APDUs to send back. APDUs from
     /// SAPs the meter does not know are discarded silently, as meters do.
     fn handle(&mut self, client_sap: u16, apdu: &[u8]) -> Vec<Vec<u8>> {
-        let Some(policy) = self.config.clients.iter().find(|c| c.client_sap == client_sap) else {
-            return Vec::new();
-        };
         let index = match self.by_sap.iter().position(|(sap, _)| *sap == client_sap) {
             Some(i) => i,
             None => {
-                let server_config = ServerConfig {
-                    authentication: policy.authentication.clone(),
-                    conformance: ServerConfig::METER_CONFORMANCE,
-                    max_receive_pdu_size: self.config.max_receive_pdu_size,
-                };
-                let association = match &policy.security {
-                    Some(security) => ServerAssociation::with_security(server_config, client_sap, security.clone()),
-                    None => ServerAssociation::new(server_config, client_sap),
+                let Some(association) = self.config.new_association(client_sap) else {
+                    return Vec::new();
                 };
                 self.by_sap.push((client_sap, association));
                 self.by_sap.len() - 1
@@ -263,14 +283,29 @@ pub async fn serve_connection(
     config: &MeterServerConfig,
 ) -> std::io::Result<()> {
     stream.set_nodelay(true).ok();
+    serve_stream(stream, meter, config).await
+}
+
+/// Serves one connection on any byte stream (TCP, a serial port, an in-memory duplex in
+/// tests) exactly as [`serve_connection`] does: the link layer of `config.link`, until
+/// the peer closes the stream, it turns invalid or it stays idle past the inactivity
+/// timeout.
+///
+/// # Errors
+/// I/O errors and an invalid wrapper stream (the stream is then dropped).
+pub async fn serve_stream<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    meter: &Mutex<SimulatedMeter>,
+    config: &MeterServerConfig,
+) -> std::io::Result<()> {
     match config.link {
         MeterLink::Wrapper => serve_wrapper(stream, meter, config).await,
         MeterLink::Hdlc { physical_address } => serve_hdlc(stream, meter, config, physical_address).await,
     }
 }
 
-async fn serve_wrapper(
-    mut stream: TcpStream,
+async fn serve_wrapper<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     meter: &Mutex<SimulatedMeter>,
     config: &MeterServerConfig,
 ) -> std::io::Result<()> {
@@ -306,8 +341,8 @@ async fn serve_wrapper(
 /// HDLC (IEC 62056-46) on the TCP stream: the meter's server address is the logical
 /// device (`config.server_sap`, upper) and `physical_address` (lower); the client SAP
 /// is the HDLC client address.
-async fn serve_hdlc(
-    mut stream: TcpStream,
+async fn serve_hdlc<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     meter: &Mutex<SimulatedMeter>,
     config: &MeterServerConfig,
     physical_address: u16,

@@ -21,9 +21,10 @@
 //!
 //! With [`ClientConfig::security`] the AARQ proposes the ciphered LN context with the
 //! client system title as calling-AP-title and a glo-initiateRequest (optionally carrying
-//! a dedicated key); with [`Authentication::HighGmac`] the machine also performs HLS
-//! passes 3 and 4 (reply_to_HLS_authentication with f(StoC), verifying f(CtoS)) before it
-//! reports [`ClientEvent::Associated`]. Every xDLMS APDU is then protected and every
+//! a dedicated key); with [`Authentication::HighGmac`] (GMAC) or
+//! [`Authentication::HighEcdsa`] (ECDSA, suite 1) the machine also performs HLS passes 3
+//! and 4 (reply_to_HLS_authentication with f(StoC), verifying f(CtoS)) before it reports
+//! [`ClientEvent::Associated`]. Every xDLMS APDU is then protected and every
 //! received one deciphered and verified; only an exception-response or
 //! confirmed-service-error may arrive unciphered (and General-Block-Transfer APDUs, whose
 //! assembled content is checked instead). Security failures are [`ClientError::Security`]
@@ -49,6 +50,7 @@ use crate::association::gbt::{
     self, BlockReceiver, BlockSender, BlockTransferError, DEFAULT_GBT_WINDOW, Received, block_size_for,
     effective_window,
 };
+use crate::association::hls_ecdsa;
 use crate::codec::{Codec, DecodeError};
 use crate::data::Data;
 use crate::security::ciphered_apdu::is_ciphered_tag;
@@ -83,9 +85,10 @@ pub struct ClientConfig {
     pub proposed_conformance: Conformance,
     /// The client's max receive PDU size, bytes (the server must not send larger APDUs).
     pub max_receive_pdu_size: u16,
-    /// Security suite 0 settings (keys, system titles, policy, counter store): `Some`
+    /// Security suite 0 or 1 settings (keys, system titles, policy, counter store): `Some`
     /// selects the ciphered application context; required by
-    /// [`Authentication::HighGmac`].
+    /// [`Authentication::HighGmac`], and with suite 1 keys by
+    /// [`Authentication::HighEcdsa`].
     pub security: Option<SecuritySettings>,
     /// The General-Block-Transfer receive window the client announces: how many blocks
     /// the server may stream before the client acknowledges (1..=63). Used only when
@@ -259,6 +262,7 @@ enum Pending {
         invoke: InvokeIdAndPriority,
         initiate: InitiateResponse,
         ctos: Vec<u8>,
+        stoc: Vec<u8>,
     },
     Get {
         invoke: InvokeIdAndPriority,
@@ -352,8 +356,9 @@ impl ClientAssociation {
     /// # Errors
     /// [`ClientError::InvalidState`] unless the machine is idle;
     /// [`ClientError::Security`] when [`Authentication::HighGmac`] is configured without
-    /// security settings, the settings are unusable, or the random generator or the
-    /// counter store fails.
+    /// security settings, [`Authentication::HighEcdsa`] without suite 1 keys
+    /// ([`SecurityError::MissingKey`]) or with a challenge length outside 32..=64, the
+    /// settings are unusable, or the random generator or the counter store fails.
     pub fn associate(&mut self) -> Result<(), ClientError> {
         self.require(ClientState::Idle, "associate")?;
         let mut initiate = InitiateRequest::new(self.config.proposed_conformance, self.config.max_receive_pdu_size);
@@ -367,12 +372,18 @@ impl ClientAssociation {
                     )
                     .into());
                 }
+                Authentication::HighEcdsa => {
+                    return Err(SecurityError::MissingKey(hls_ecdsa::MISSING_SUITE1_KEYS).into());
+                }
             };
             self.send(Apdu::Aarq(aarq))?;
             self.pending = Some(Pending::Associate { ctos: None });
             self.state = ClientState::AssociationPending;
             return Ok(());
         };
+        if self.config.authentication == Authentication::HighEcdsa {
+            hls_ecdsa::suite1_keys(Some(settings))?;
+        }
         let mut ctx = SecurityContext::new(settings)?;
         if settings.use_dedicated_key {
             let key = AesKey::random()?;
@@ -389,6 +400,11 @@ impl ClientAssociation {
             Authentication::HighGmac => {
                 let challenge = hls_gmac::new_challenge(ctx.challenge_len())?;
                 aarq = aarq.with_authentication(MechanismName::HlsGmac, challenge.clone());
+                ctos = Some(challenge);
+            }
+            Authentication::HighEcdsa => {
+                let challenge = hls_ecdsa::new_challenge(ctx.challenge_len())?;
+                aarq = aarq.with_authentication(MechanismName::HlsEcdsa, challenge.clone());
                 ctos = Some(challenge);
             }
         }
@@ -586,8 +602,8 @@ impl ClientAssociation {
         self.gbt = None;
         let result = match (pending, apdu) {
             (Pending::Associate { ctos }, Apdu::Aare(aare)) => self.on_aare(aare, ctos),
-            (Pending::HlsReply { invoke, initiate, ctos }, Apdu::Xdlms(XdlmsApdu::ActionResponse(resp))) => {
-                match self.on_hls_reply(invoke, initiate, &ctos, resp, floor) {
+            (Pending::HlsReply { invoke, initiate, ctos, stoc }, Apdu::Xdlms(XdlmsApdu::ActionResponse(resp))) => {
+                match self.on_hls_reply(invoke, initiate, (&ctos, &stoc), resp, floor) {
                     Ok(event) => Ok(event),
                     Err(e) => Err(self.fail(e)),
                 }
@@ -691,7 +707,8 @@ impl ClientAssociation {
     }
 
     /// The AARE of a ciphered association: server system title, glo-initiateResponse,
-    /// and with HLS-GMAC the StoC challenge answered by reply_to_HLS_authentication.
+    /// and with HLS-GMAC or HLS-ECDSA the StoC challenge answered by
+    /// reply_to_HLS_authentication.
     fn on_ciphered_aare(&mut self, aare: &Aare, ctos: Option<Vec<u8>>) -> Result<Option<ClientEvent>, ClientError> {
         if aare.application_context_name != ApplicationContextName::LogicalNameWithCiphering {
             return Err(ClientError::Unexpected { expected: "AARE with the ciphered LN context", got: "AARE" });
@@ -721,10 +738,16 @@ impl ClientAssociation {
             self.state = ClientState::Associated;
             return Ok(Some(ClientEvent::Associated(initiate)));
         };
+        let ecdsa = self.config.authentication == Authentication::HighEcdsa;
         if !authentication_required {
-            return Err(SecurityError::HlsNotPerformed("the AARE did not ask for the HLS-GMAC exchange").into());
+            let why = if ecdsa {
+                "the AARE did not ask for the HLS-ECDSA exchange"
+            } else {
+                "the AARE did not ask for the HLS-GMAC exchange"
+            };
+            return Err(SecurityError::HlsNotPerformed(why).into());
         }
-        if aare.mechanism_name.as_ref().is_some_and(|m| *m != MechanismName::HlsGmac) {
+        if aare.mechanism_name.as_ref().is_some_and(|m| *m != self.config.authentication.mechanism()) {
             return Err(SecurityError::HlsNotPerformed("the AARE names another mechanism").into());
         }
         let stoc = aare
@@ -732,23 +755,30 @@ impl ClientAssociation {
             .as_ref()
             .and_then(|v| v.as_bytes())
             .ok_or(SecurityError::HlsNotPerformed("the AARE carries no StoC challenge"))?;
-        let f_stoc = ctx.hls_response(stoc)?;
+        let f_stoc = if ecdsa {
+            let keys = hls_ecdsa::suite1_keys(self.config.security.as_ref())?;
+            hls_ecdsa::client_f_stoc(keys, ctx, &ctos, stoc)?
+        } else {
+            ctx.hls_response(stoc)?.to_bytes()
+        };
+        let stoc = stoc.to_vec();
         let invoke = self.next_invoke();
         self.send(Apdu::Xdlms(XdlmsApdu::ActionRequest(ActionRequest::Normal {
             invoke_id_and_priority: invoke,
             method_descriptor: REPLY_TO_HLS_AUTHENTICATION,
-            method_invocation_parameters: Some(Data::OctetString(f_stoc.to_bytes())),
+            method_invocation_parameters: Some(Data::OctetString(f_stoc)),
         })))?;
-        self.pending = Some(Pending::HlsReply { invoke, initiate, ctos });
+        self.pending = Some(Pending::HlsReply { invoke, initiate, ctos, stoc });
         Ok(None)
     }
 
-    /// HLS pass 4: the server's answer to reply_to_HLS_authentication carries f(CtoS).
+    /// HLS pass 4: the server's answer to reply_to_HLS_authentication carries f(CtoS)
+    /// (GMAC: checked with the global keys; ECDSA: with the server's public key).
     fn on_hls_reply(
         &mut self,
         invoke: InvokeIdAndPriority,
         initiate: InitiateResponse,
-        ctos: &[u8],
+        (ctos, stoc): (&[u8], &[u8]),
         resp: ActionResponse,
         floor: Option<u32>,
     ) -> Result<Option<ClientEvent>, ClientError> {
@@ -765,7 +795,12 @@ impl ClientAssociation {
         let Some(ctx) = self.security.as_mut() else {
             return Err(ClientError::Unexpected { expected: "nothing", got: "action-response" });
         };
-        ctx.verify_hls_response(&f_ctos, ctos, floor)?;
+        if self.config.authentication == Authentication::HighEcdsa {
+            let keys = hls_ecdsa::suite1_keys(self.config.security.as_ref())?;
+            hls_ecdsa::client_verify_f_ctos(keys, ctx, ctos, stoc, &f_ctos)?;
+        } else {
+            ctx.verify_hls_response(&f_ctos, ctos, floor)?;
+        }
         self.negotiated = Some(initiate.clone());
         self.state = ClientState::Associated;
         Ok(Some(ClientEvent::Associated(initiate)))

@@ -5,8 +5,8 @@
 //! timer. The same machines run over the TCP wrapper, HDLC or the field-network model.
 //!
 //! Logical-name referencing is negotiated, with no authentication (lowest level
-//! security), low level security (a password) or high level security mechanism 5
-//! (HLS-GMAC). With [`crate::security::SecuritySettings`] (client:
+//! security), low level security (a password), high level security mechanism 5
+//! (HLS-GMAC, suite 0 or 1) or mechanism 7 (HLS-ECDSA, suite 1). With [`crate::security::SecuritySettings`] (client:
 //! [`ClientConfig::security`]; server: [`ServerAssociation::with_security`]) the
 //! association uses the `Logical_Name_Referencing_With_Ciphering` context: the
 //! InitiateRequest/Response travel as glo-initiateRequest/Response, and afterwards every
@@ -21,6 +21,7 @@
 pub mod client;
 mod datablock;
 pub mod gbt;
+mod hls_ecdsa;
 pub mod server;
 
 pub use client::{ClientAssociation, ClientConfig, ClientError, ClientEvent, ClientState};
@@ -44,6 +45,13 @@ pub enum Authentication {
     /// authentication key of the association's security settings (which are therefore
     /// required).
     HighGmac,
+    /// High level security mechanism 7, HLS-ECDSA (IEC 62056-5-3 §9.2.7.4, security
+    /// suite 1): the same 4-pass exchange with 32..=64-byte challenges, proved with ECDSA
+    /// P-256 / SHA-256 signatures (64 bytes `R ‖ S`) made with this side's signing key
+    /// and verified with the peer's public key. Requires security settings with
+    /// [`crate::security::context::Suite1Keys`]
+    /// ([`crate::security::SecuritySettings::with_suite1`]).
+    HighEcdsa,
 }
 
 impl Authentication {
@@ -53,6 +61,7 @@ impl Authentication {
             Authentication::None => crate::acse::MechanismName::None,
             Authentication::Low { .. } => crate::acse::MechanismName::Lls,
             Authentication::HighGmac => crate::acse::MechanismName::HlsGmac,
+            Authentication::HighEcdsa => crate::acse::MechanismName::HlsEcdsa,
         }
     }
 }

@@ -25,10 +25,12 @@
 //! Built with [`ServerAssociation::with_security`], the machine accepts only the
 //! ciphered LN context: the AARQ must carry the client system title and a
 //! glo-initiateRequest (which may carry a dedicated key); the AARE carries the server
-//! system title and a glo-initiateResponse. With [`Authentication::HighGmac`] the AARE
-//! says `authentication-required` with a StoC challenge and, until the client's f(StoC)
-//! verifies in reply_to_HLS_authentication (answered with f(CtoS)), nothing else is
-//! served ([`ServerState::AuthenticationPending`]). Afterwards every request must be
+//! system title and a glo-initiateResponse. With [`Authentication::HighGmac`] or
+//! [`Authentication::HighEcdsa`] (suite 1: the settings carry the server's signing key
+//! and the client's public key) the AARE says `authentication-required` with a StoC
+//! challenge and, until the client's f(StoC) verifies in reply_to_HLS_authentication
+//! (answered with f(CtoS)), nothing else is served
+//! ([`ServerState::AuthenticationPending`]). Afterwards every request must be
 //! protected as the security policy requires and every response is protected in the
 //! request's form. Undecipherable or replayed APDUs are answered in clear with
 //! exception-response deciphering-error / invocation-counter-error (the counter the
@@ -53,6 +55,7 @@ use crate::association::gbt::{
     self, BlockReceiver, BlockSender, BlockTransferError, DEFAULT_GBT_WINDOW, Received, block_size_for,
     effective_window,
 };
+use crate::association::hls_ecdsa;
 use crate::codec::Codec;
 use crate::data::Data;
 use crate::security::ciphered_apdu::is_ciphered_tag;
@@ -277,7 +280,9 @@ impl ServerAssociation {
     /// A new machine for the client at `client_sap` that requires the ciphered LN
     /// context with `security` (keys, system titles, policy, counter store; one
     /// Security setup object). `config.authentication` may be
-    /// [`Authentication::HighGmac`], `Low` or `None` (ciphering without HLS).
+    /// [`Authentication::HighGmac`], [`Authentication::HighEcdsa`] (with
+    /// [`crate::security::SecuritySettings::with_suite1`] keys), `Low` or `None`
+    /// (ciphering without HLS).
     pub fn with_security(config: ServerConfig, client_sap: u16, security: SecuritySettings) -> Self {
         let mut s = ServerAssociation::new(config, client_sap);
         s.security = Some(security);
@@ -515,7 +520,8 @@ impl ServerAssociation {
     }
 
     /// Checks the AARQ's mechanism and secret; returns the HLS challenge CtoS when
-    /// HLS-GMAC is used.
+    /// HLS-GMAC (8..=64 bytes) or HLS-ECDSA (32..=64 bytes, suite 1 keys configured) is
+    /// used.
     fn check_authentication(
         &self,
         aarq: &Aarq,
@@ -535,9 +541,18 @@ impl ServerAssociation {
                 Some(ctos) if hls_gmac::check_challenge(ctos.len()).is_ok() => Ok(Some(ctos.to_vec())),
                 _ => Err(AcseServiceUserDiagnostic::AuthenticationFailure),
             },
-            (Authentication::Low { .. } | Authentication::HighGmac, MechanismName::None) => {
-                Err(AcseServiceUserDiagnostic::AuthenticationMechanismNameRequired)
+            (Authentication::HighEcdsa, MechanismName::HlsEcdsa)
+                if self.security.as_ref().is_some_and(|s| s.suite1.is_some()) =>
+            {
+                match given {
+                    Some(ctos) if hls_ecdsa::challenge_ok(ctos) => Ok(Some(ctos.to_vec())),
+                    _ => Err(AcseServiceUserDiagnostic::AuthenticationFailure),
+                }
             }
+            (
+                Authentication::Low { .. } | Authentication::HighGmac | Authentication::HighEcdsa,
+                MechanismName::None,
+            ) => Err(AcseServiceUserDiagnostic::AuthenticationMechanismNameRequired),
             _ => Err(AcseServiceUserDiagnostic::AuthenticationMechanismNameNotRecognised),
         }
     }
@@ -655,8 +670,10 @@ impl ServerAssociation {
         let response = InitiateResponse::new(negotiated, self.config.max_receive_pdu_size);
         let Some(sec) = self.security_ctx.as_mut() else { return };
         let own = sec.own_system_title();
+        let ecdsa = self.config.authentication == Authentication::HighEcdsa;
         let prepared = sec.protect(&response.to_bytes()).and_then(|initiate_response| {
             let stoc = match &ctos {
+                Some(_) if ecdsa => Some(hls_ecdsa::new_challenge(sec.challenge_len())?),
                 Some(_) => Some(hls_gmac::new_challenge(sec.challenge_len())?),
                 None => None,
             };
@@ -674,7 +691,7 @@ impl ServerAssociation {
             (Some(ctos), Some(stoc)) => {
                 self.hls = Some(HlsChallenges { ctos, stoc: stoc.clone() });
                 self.state = ServerState::AuthenticationPending;
-                Aare::authentication_required(context, MechanismName::HlsGmac, stoc, response)
+                Aare::authentication_required(context, self.config.authentication.mechanism(), stoc, response)
             }
             _ => {
                 self.state = ServerState::Associated;
@@ -734,7 +751,8 @@ impl ServerAssociation {
         }
     }
 
-    /// Verifies f(StoC) and computes f(CtoS).
+    /// Verifies f(StoC) and computes f(CtoS): GMAC with the global keys, or ECDSA with
+    /// the client's public key and the server's signing key.
     fn verify_hls(&mut self, parameters: Option<&Data>) -> Result<Vec<u8>, SecurityError> {
         let Some(Data::OctetString(f_stoc)) = parameters else {
             return Err(SecurityError::HlsVerificationFailed);
@@ -742,6 +760,10 @@ impl ServerAssociation {
         let (Some(sec), Some(hls)) = (self.security_ctx.as_mut(), self.hls.as_ref()) else {
             return Err(SecurityError::HlsNotPerformed("no HLS exchange in progress"));
         };
+        if self.config.authentication == Authentication::HighEcdsa {
+            let keys = hls_ecdsa::suite1_keys(self.security.as_ref())?;
+            return hls_ecdsa::server_f_ctos(keys, sec, &hls.ctos, &hls.stoc, f_stoc);
+        }
         sec.verify_hls_response(f_stoc, &hls.stoc, self.unicast_floor)?;
         Ok(sec.hls_response(&hls.ctos)?.to_bytes())
     }

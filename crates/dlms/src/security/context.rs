@@ -20,6 +20,7 @@ use crate::security::invocation_counter::{
 use crate::security::keys::{AesKey, GlobalKeys, KeyId, SystemTitle};
 use crate::security::policy::SecurityPolicy;
 use crate::security::suite0::{self, CipherKeys, TAG_LEN};
+use crate::security::suite1::{PublicKey, SigningKey, hls_ecdsa};
 
 /// The largest number of bytes protection adds to an APDU (general-glo-ciphering with
 /// an 8-byte system title, 3-byte lengths, security header and tag): 30. A server that
@@ -29,11 +30,27 @@ pub const MAX_PROTECTION_OVERHEAD: usize = 1 + 1 + 8 + 3 + SecurityHeader::LEN +
 /// Default HLS challenge length, bytes.
 pub const DEFAULT_CHALLENGE_LEN: usize = 16;
 
+/// The asymmetric keys of one side of a security suite 1 association (IEC 62056-5-3
+/// §9.2.3.4, Security setup certificates): what HLS mechanism 7 (ECDSA P-256) signs
+/// with and verifies against. The private key never appears in `Debug` output.
+#[derive(Debug, Clone)]
+pub struct Suite1Keys {
+    /// This side's private digital signature key (client: signs f(StoC); server: signs
+    /// f(CtoS)).
+    pub own_signing_key: SigningKey,
+    /// The peer's public digital signature key (server: verifies the client's f(StoC);
+    /// client: verifies the server's f(CtoS)), taken from its `C(DataSign)` certificate
+    /// or configuration.
+    pub peer_public_key: PublicKey,
+}
+
 /// Everything one side of a secured association is configured with (the content of its
 /// Security setup object, class 64, plus where counters are kept).
 #[derive(Debug, Clone)]
 pub struct SecuritySettings {
-    /// The security suite; only [`SecuritySuite::Suite0`] is implemented.
+    /// The security suite: [`SecuritySuite::Suite0`], or [`SecuritySuite::Suite1`]
+    /// (same AES-GCM-128 ciphering with SC suite bits 1; set with
+    /// [`SecuritySettings::with_suite1`]). Suite 2 is refused.
     pub suite: SecuritySuite,
     /// Which protection requests and responses need after association
     /// (default: authenticated and encrypted both ways, SC 0x30).
@@ -58,6 +75,9 @@ pub struct SecuritySettings {
     /// Outgoing counter values reserved per store write (see
     /// [`crate::security::invocation_counter`]).
     pub counter_reservation: u32,
+    /// Suite 1 only: this side's signing key and the peer's public key, required by HLS
+    /// mechanism 7 (HLS-ECDSA). `None` with suite 0.
+    pub suite1: Option<Suite1Keys>,
 }
 
 impl SecuritySettings {
@@ -75,7 +95,20 @@ impl SecuritySettings {
             challenge_len: DEFAULT_CHALLENGE_LEN,
             counters: shared_store(MemoryCounterStore::new()),
             counter_reservation: DEFAULT_RESERVATION_BLOCK,
+            suite1: None,
         }
+    }
+
+    /// Switches to security suite 1 (ECDH-ECDSA-AES-GCM-128-SHA-256) with `keys`: the
+    /// APDUs are ciphered as in suite 0 with SC suite bits 1, and HLS mechanism 7 signs
+    /// with `keys.own_signing_key` and verifies with `keys.peer_public_key`. Raises the
+    /// challenge length to 32 bytes, the HLS-ECDSA minimum (Green Book §9.2.7.4), when
+    /// it is shorter.
+    pub fn with_suite1(mut self, keys: Suite1Keys) -> Self {
+        self.suite = SecuritySuite::Suite1;
+        self.suite1 = Some(keys);
+        self.challenge_len = self.challenge_len.max(hls_ecdsa::MIN_CHALLENGE_LEN);
+        self
     }
 
     /// Pins the peer's system title.
@@ -191,11 +224,12 @@ impl SecurityContext {
     /// A context for one association.
     ///
     /// # Errors
-    /// [`SecurityError::UnsupportedSecuritySuite`] for suites other than 0;
+    /// [`SecurityError::UnsupportedSecuritySuite`] for suite 2 (suites 0 and 1 both
+    /// cipher with AES-GCM-128);
     /// [`SecurityError::UnsupportedPolicy`] for a policy that requires signatures;
     /// [`SecurityError::InvalidChallenge`] for a challenge length outside 8..=64.
     pub fn new(settings: &SecuritySettings) -> Result<Self, SecurityError> {
-        if settings.suite != SecuritySuite::Suite0 {
+        if settings.suite == SecuritySuite::Suite2 {
             return Err(SecurityError::UnsupportedSecuritySuite(settings.suite as u8));
         }
         if settings.policy.requires_signing() {
@@ -665,7 +699,9 @@ mod tests {
         s.challenge_len = 4;
         assert!(matches!(SecurityContext::new(&s), Err(SecurityError::InvalidChallenge { len: 4 })));
         s.challenge_len = 16;
+        s.suite = SecuritySuite::Suite2;
+        assert!(matches!(SecurityContext::new(&s), Err(SecurityError::UnsupportedSecuritySuite(2))));
         s.suite = SecuritySuite::Suite1;
-        assert!(matches!(SecurityContext::new(&s), Err(SecurityError::UnsupportedSecuritySuite(1))));
+        assert!(SecurityContext::new(&s).is_ok());
     }
 }

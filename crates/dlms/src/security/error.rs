@@ -43,8 +43,8 @@ pub enum SecurityError {
     #[error("invocation counter store: {0}")]
     CounterStore(String),
     /// The security suite in the security control byte (bits 0-3) or in the settings is
-    /// not implemented (gridedge implements suite 0, AES-GCM-128).
-    #[error("security suite {0} is not supported (only suite 0, AES-GCM-128)")]
+    /// not implemented (gridedge implements suites 0 and 1, AES-GCM-128; suite 2 is not).
+    #[error("security suite {0} is not supported (only suites 0 and 1, AES-GCM-128)")]
     UnsupportedSecuritySuite(u8),
     /// The security control byte asks for something not supported: compression (bit 7),
     /// or neither authentication nor encryption where a ciphered APDU needs one.

@@ -32,7 +32,7 @@ pub mod suite0;
 pub mod suite1;
 
 pub use ciphered_apdu::{CipheredApdu, CipheredService, GeneralCiphered, KeyScope, ServiceSpecificCiphered};
-pub use context::{CipheringForm, SecurityContext, SecuritySettings, Unprotected, raise_outgoing_counter};
+pub use context::{CipheringForm, SecurityContext, SecuritySettings, Suite1Keys, Unprotected, raise_outgoing_counter};
 pub use control::{KeySet, Protection, SecurityControl, SecurityHeader, SecuritySuite};
 pub use error::SecurityError;
 pub use file_counter_store::FileCounterStore;

@@ -48,8 +48,11 @@ fn cipher(key: &AesKey) -> Gcm {
     Gcm::new(&Array::from(*key.as_bytes()))
 }
 
+/// The protection `sc` asks for. Suite 1 ciphers with the same AES-GCM-128 and 12-byte
+/// tags as suite 0 (IEC 62056-5-3 §9.2.3.7): only its suite id (1) differs, so both are
+/// accepted here; suite 2 (AES-GCM-256) is not.
 fn protection_of(sc: SecurityControl) -> Result<Protection, SecurityError> {
-    if sc.suite_id() != SecuritySuite::Suite0 as u8 {
+    if sc.suite_id() != SecuritySuite::Suite0 as u8 && sc.suite_id() != SecuritySuite::Suite1 as u8 {
         return Err(SecurityError::UnsupportedSecuritySuite(sc.suite_id()));
     }
     if sc.compression() {
@@ -71,7 +74,8 @@ fn aad(sc: SecurityControl, ak: &AesKey, data: &[u8]) -> Vec<u8> {
 /// ciphertext).
 ///
 /// # Errors
-/// [`SecurityError::UnsupportedSecuritySuite`] unless the suite id is 0;
+/// [`SecurityError::UnsupportedSecuritySuite`] unless the suite id is 0 or 1 (both
+/// AES-GCM-128);
 /// [`SecurityError::UnsupportedSecurityControl`] for compression or for neither
 /// authentication nor encryption; [`SecurityError::Cipher`] for an input beyond GCM's
 /// limit.
@@ -220,10 +224,28 @@ mod tests {
 
     #[test]
     fn refuses_other_suites_compression_and_no_protection() {
-        for sc in [0x31, 0xB0, 0x00, 0x40] {
+        for sc in [0x32, 0xB0, 0x00, 0x40] {
             assert!(encrypt(SecurityControl(sc), &ST, 1, keys(), b"x").is_err(), "{sc:#x}");
             assert!(decrypt(SecurityControl(sc), &ST, 1, keys(), &[0; 20]).is_err(), "{sc:#x}");
         }
+        assert_eq!(
+            encrypt(SecurityControl(0x32), &ST, 1, keys(), b"x"),
+            Err(SecurityError::UnsupportedSecuritySuite(2))
+        );
+    }
+
+    #[test]
+    fn suite1_ciphers_with_aes_gcm_128_and_its_own_security_control() {
+        // SC is part of the AAD: the same APDU under SC 0x31 and 0x30 has the same
+        // ciphertext (same key and IV) but a different tag, and neither verifies as the other.
+        let s1 = encrypt(SecurityControl(0x31), &ST, 7, keys(), b"\xC0\x01").unwrap();
+        let s0 = encrypt(SecurityControl(0x30), &ST, 7, keys(), b"\xC0\x01").unwrap();
+        assert_eq!(s1.len(), 2 + TAG_LEN);
+        assert_eq!(s1[..2], s0[..2]);
+        assert_ne!(s1[2..], s0[2..]);
+        assert_eq!(decrypt(SecurityControl(0x31), &ST, 7, keys(), &s1).unwrap(), b"\xC0\x01");
+        assert_eq!(decrypt(SecurityControl(0x30), &ST, 7, keys(), &s1), Err(SecurityError::AuthenticationFailed));
+        assert_eq!(decrypt(SecurityControl(0x31), &ST, 7, keys(), &s0), Err(SecurityError::AuthenticationFailed));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use meter::tcp_server::{MeterServerConfig, serve};
 
-use super::security_args::{SecurityArgs, meter_system_title};
+use super::security_args::{SecurityArgs, master_key, meter_system_title};
+use meter::objects::security_setup::SecuritySetup;
 use meter::{MeterConfig, SimulatedMeter};
 
 /// Arguments of `gridedge meter`.
@@ -44,6 +45,12 @@ pub struct MeterArgs {
     /// system title defaults to "GRD" + its serial number's digits.
     #[command(flatten)]
     pub security: SecurityArgs,
+    /// Master key (KEK) of the Security setup object 0.0.43.0.0.255, 16 bytes hex: the
+    /// management client's key_transfer wraps new keys with it (RFC 3394). Only with
+    /// `--management-auth high-gmac`. Default: none, and key_transfer is refused
+    /// (read-write-denied).
+    #[arg(long, env = "GRIDEDGE_KEY_MASTER", hide_env_values = true)]
+    pub key_master: Option<String>,
     /// Prepaid mode (see `gridedge token`).
     #[command(flatten)]
     pub prepaid: super::token::PrepaidArgs,
@@ -63,14 +70,24 @@ pub fn run(args: MeterArgs) -> anyhow::Result<ExitCode> {
     if args.prepaid.prepaid {
         return super::token::run_prepaid_meter(args);
     }
-    let meter = SimulatedMeter::new(&args.serial, args.seed, MeterConfig::default()).context("meter configuration")?;
+    let mut meter =
+        SimulatedMeter::new(&args.serial, args.seed, MeterConfig::default()).context("meter configuration")?;
     let config = match args.management_auth {
         ManagementAuth::Low => {
-            anyhow::ensure!(!args.security.has_keys(), "keys given but --management-auth is low");
+            anyhow::ensure!(
+                !args.security.has_keys() && args.key_master.is_none(),
+                "keys given but --management-auth is low"
+            );
             MeterServerConfig::with_password(args.password.as_bytes())
         }
         ManagementAuth::HighGmac => {
-            MeterServerConfig::with_hls_gmac(args.security.settings(meter_system_title(&args.serial))?)
+            let config = MeterServerConfig::with_hls_gmac(args.security.settings(meter_system_title(&args.serial))?);
+            // The Security setup object of the management client (1) shares its settings.
+            if let Some(shared) = config.shared_security(1) {
+                let kek = args.key_master.as_deref().map(master_key).transpose()?;
+                meter.attach_security_setup(SecuritySetup::new(shared, kek));
+            }
+            config
         }
     };
     let mut config = config;

@@ -48,6 +48,16 @@ pub enum TransportArg {
     Hdlc,
 }
 
+/// The parity for `--parity` (with `--serial`).
+#[cfg(feature = "serial")]
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ParityArg {
+    /// No parity: 8N1.
+    None,
+    /// Even parity: 8E1.
+    Even,
+}
+
 /// Parses `--server-physical`: a number or `none`.
 pub fn parse_physical(s: &str) -> anyhow::Result<Option<u16>> {
     match s {
@@ -60,8 +70,23 @@ pub fn parse_physical(s: &str) -> anyhow::Result<Option<u16>> {
 #[derive(Args)]
 pub struct ReadArgs {
     /// Meter host name or IP address.
-    #[arg(long)]
-    pub host: String,
+    #[cfg_attr(not(feature = "serial"), arg(long, required = true))]
+    #[cfg_attr(feature = "serial", arg(long, required_unless_present = "serial"))]
+    pub host: Option<String>,
+    /// Serial device of an optical probe or RS-485 adapter (e.g. /dev/ttyUSB0) instead of
+    /// TCP: direct HDLC (IEC 62056-46), 8 data bits, 1 stop bit; `--transport` is then
+    /// HDLC whatever is given. IEC 62056-21 mode E sign-on is not run.
+    #[cfg(feature = "serial")]
+    #[arg(long, conflicts_with = "host")]
+    pub serial: Option<String>,
+    /// Baud rate with `--serial` (9600 is the usual direct HDLC / mode E rate).
+    #[cfg(feature = "serial")]
+    #[arg(long, default_value_t = 9600)]
+    pub baud: u32,
+    /// Parity with `--serial`: none (8N1) or even (8E1).
+    #[cfg(feature = "serial")]
+    #[arg(long, value_enum, default_value_t = ParityArg::None)]
+    pub parity: ParityArg,
     /// Meter TCP port.
     #[arg(long, default_value_t = 4059)]
     pub port: u16,
@@ -243,11 +268,21 @@ async fn read_profile(
 
 /// Runs the subcommand.
 pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
-    let address = (args.host.as_str(), args.port)
-        .to_socket_addrs()
-        .with_context(|| format!("cannot resolve {}:{}", args.host, args.port))?
-        .next()
-        .ok_or_else(|| anyhow!("{} resolves to no address", args.host))?;
+    #[cfg(feature = "serial")]
+    let serial_port = args.serial.clone();
+    #[cfg(not(feature = "serial"))]
+    let serial_port: Option<String> = None;
+    let address = match (&serial_port, &args.host) {
+        // Not used over a serial port (`DlmsSession::open_over`).
+        (Some(_), _) => std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+        (None, Some(host)) => (host.as_str(), args.port)
+            .to_socket_addrs()
+            .with_context(|| format!("cannot resolve {host}:{}", args.port))?
+            .next()
+            .ok_or_else(|| anyhow!("{host} resolves to no address"))?,
+        (None, None) => bail!("--host is required"),
+    };
+    let target = serial_port.clone().unwrap_or_else(|| address.to_string());
     let authentication = match (args.auth, &args.password) {
         (AuthArg::None, _) => Authentication::None,
         (AuthArg::Low, Some(p)) => Authentication::Low { password: p.as_bytes().to_vec() },
@@ -272,6 +307,9 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         authentication,
         security,
         link: match args.transport {
+            _ if serial_port.is_some() => {
+                hes::transport::LinkLayer::Hdlc { server_physical: parse_physical(&args.server_physical)? }
+            }
             TransportArg::Wrapper => hes::transport::LinkLayer::Wrapper,
             TransportArg::Hdlc => {
                 hes::transport::LinkLayer::Hdlc { server_physical: parse_physical(&args.server_physical)? }
@@ -282,9 +320,21 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         SessionTimeouts { connect: Duration::from_secs(args.timeout), response: Duration::from_secs(args.timeout) };
     let rt = super::runtime()?;
     let out = rt.block_on(async move {
-        let mut s = DlmsSession::open(&endpoint, timeouts)
-            .await
-            .with_context(|| format!("cannot associate with the meter at {address}"))?;
+        let opened = match &serial_port {
+            None => DlmsSession::open(&endpoint, timeouts).await,
+            #[cfg(feature = "serial")]
+            Some(path) => {
+                let parity = match args.parity {
+                    ParityArg::None => hes::serial::SerialParity::None,
+                    ParityArg::Even => hes::serial::SerialParity::Even,
+                };
+                let settings = hes::serial::SerialSettings::direct_hdlc(args.baud).with_parity(parity);
+                DlmsSession::open_over(hes::serial::open_serial(path, settings)?, &endpoint, timeouts).await
+            }
+            #[cfg(not(feature = "serial"))]
+            Some(_) => bail!("this build has no serial support (feature `serial`)"),
+        };
+        let mut s = opened.with_context(|| format!("cannot associate with the meter at {target}"))?;
         let negotiated = s.negotiated().map(|n| {
             json!({
                 "conformance": n.negotiated_conformance.names(),
@@ -320,7 +370,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         };
         s.release().await.context("releasing the association")?;
         anyhow::Ok(json!({
-            "meter": { "address": address.to_string(), "client_address": args.client_address, "server_address": args.server_address },
+            "meter": { "address": target, "client_address": args.client_address, "server_address": args.server_address },
             "association": negotiated,
             "clock": clock_json,
             "serial": serial.as_ref().map(text).unwrap_or_else(|e| json!({ "error": format!("{e:?}") })),

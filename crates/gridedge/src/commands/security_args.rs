@@ -43,6 +43,14 @@ fn title(hex: &str, what: &str) -> anyhow::Result<SystemTitle> {
     SystemTitle::from_slice(&bytes).map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
 
+/// Parses the meter's master key (KEK) of Security setup key_transfer, 16 bytes hex.
+///
+/// # Errors
+/// Not hex or not 16 bytes.
+pub fn master_key(hex: &str) -> anyhow::Result<AesKey> {
+    key(hex, "--key-master")
+}
+
 impl SecurityArgs {
     /// True when any key was given.
     pub fn has_keys(&self) -> bool {

@@ -13,6 +13,7 @@ pub mod credit;
 pub mod disconnect_control;
 pub mod profile_generic;
 pub mod register;
+pub mod security_setup;
 pub mod token_gateway;
 
 use dlms::Obis;
@@ -42,6 +43,9 @@ pub const CLASS_TOKEN_GATEWAY: u16 = 115;
 /// Interface class Push setup (§4.4.8), meters with a push configured only.
 pub const CLASS_PUSH_SETUP: u16 = crate::push::setup::CLASS_PUSH_SETUP;
 
+/// Interface class Security setup (§5.3.7, class_id 64), meters with suite 0 security only.
+pub const CLASS_SECURITY_SETUP: u16 = security_setup::SECURITY_SETUP_CLASS_ID;
+
 /// The meter function behind a COSEM object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectRole {
@@ -67,6 +71,9 @@ pub enum ObjectRole {
     Credit(credit::CreditObject),
     /// Push setup 0.0.25.9.0.255 (meters with a push configured, see [`crate::push`]).
     PushSetup,
+    /// Security setup 0.0.43.0.0.255 (meters with suite 0 security, see
+    /// [`security_setup`]).
+    SecuritySetup,
 }
 
 /// One COSEM object: class, version, logical name, access rights and role.
@@ -320,6 +327,33 @@ pub const PUSH_OBJECT_LIST: &[CosemObject] =
 pub const PREPAID_PUSH_OBJECT_LIST: &[CosemObject] =
     &concat::<{ PREPAID_OBJECT_LIST.len() + PUSH_OBJECTS.len() }>(PREPAID_OBJECT_LIST, PUSH_OBJECTS);
 
+/// The objects a meter with suite 0 security adds: the Security setup (class 64 version 1)
+/// of the management client's association.
+pub const SECURITY_OBJECTS: &[CosemObject] = &[CosemObject {
+    class_id: CLASS_SECURITY_SETUP,
+    version: security_setup::SECURITY_SETUP_VERSION,
+    logical_name: security_setup::SECURITY_SETUP_OBIS,
+    attributes: security_setup::SECURITY_SETUP_ATTRIBUTES,
+    methods: security_setup::SECURITY_SETUP_METHODS,
+    role: ObjectRole::SecuritySetup,
+}];
+
+/// [`OBJECT_LIST`] then [`SECURITY_OBJECTS`].
+pub const SECURED_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ OBJECT_LIST.len() + SECURITY_OBJECTS.len() }>(OBJECT_LIST, SECURITY_OBJECTS);
+
+/// [`PREPAID_OBJECT_LIST`] then [`SECURITY_OBJECTS`].
+pub const SECURED_PREPAID_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ PREPAID_OBJECT_LIST.len() + SECURITY_OBJECTS.len() }>(PREPAID_OBJECT_LIST, SECURITY_OBJECTS);
+
+/// [`PUSH_OBJECT_LIST`] then [`SECURITY_OBJECTS`].
+pub const SECURED_PUSH_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ PUSH_OBJECT_LIST.len() + SECURITY_OBJECTS.len() }>(PUSH_OBJECT_LIST, SECURITY_OBJECTS);
+
+/// [`PREPAID_PUSH_OBJECT_LIST`] then [`SECURITY_OBJECTS`].
+pub const SECURED_PREPAID_PUSH_OBJECT_LIST: &[CosemObject] =
+    &concat::<{ PREPAID_PUSH_OBJECT_LIST.len() + SECURITY_OBJECTS.len() }>(PREPAID_PUSH_OBJECT_LIST, SECURITY_OBJECTS);
+
 /// The object with logical name `ln`, if the meter has one.
 pub fn find(ln: Obis) -> Option<&'static CosemObject> {
     find_in(OBJECT_LIST, ln)
@@ -337,12 +371,9 @@ mod tests {
     #[test]
     fn logical_names_are_unique_and_tables_are_dense() {
         assert_eq!(&PREPAID_OBJECT_LIST[..OBJECT_LIST.len()], OBJECT_LIST);
-        for (i, o) in PREPAID_OBJECT_LIST.iter().enumerate() {
-            assert!(
-                PREPAID_OBJECT_LIST[i + 1..].iter().all(|p| p.logical_name != o.logical_name),
-                "{}",
-                o.logical_name
-            );
+        let all = SECURED_PREPAID_PUSH_OBJECT_LIST;
+        for (i, o) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|p| p.logical_name != o.logical_name), "{}", o.logical_name);
             for (k, a) in o.attributes.iter().enumerate() {
                 assert_eq!(a.attribute_id as usize, k + 1);
             }
