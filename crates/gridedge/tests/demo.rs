@@ -96,6 +96,18 @@ fn demo_collects_every_interval_of_every_meter_once() {
 }
 
 #[test]
+fn demo_collects_over_hdlc() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("hdlc.db");
+    let mut cmd = gridedge();
+    cmd.args(["demo", "--meters", "3", "--days", "1", "--transport", "hdlc", "--json", "--db"]).arg(&db);
+    let v = run_json(cmd);
+    assert_eq!(v["failures"], 0, "{v}");
+    assert_eq!(v["intervals_collected"], 3 * 96);
+    assert_eq!(v["database_interval_rows"], 3 * 96 * 4);
+}
+
+#[test]
 fn demo_refuses_nonsense_arguments() {
     let mut cmd = gridedge();
     cmd.args(["demo", "--meters", "0"]);

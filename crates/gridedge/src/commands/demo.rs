@@ -50,6 +50,10 @@ pub struct DemoArgs {
     /// Print the summary as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Link layer of every fleet meter: the IEC 62056-47 wrapper or HDLC (IEC 62056-46,
+    /// server address 1/17) on each meter's TCP port.
+    #[arg(long, value_enum, default_value_t = super::read::TransportArg::Wrapper)]
+    pub transport: super::read::TransportArg,
 }
 
 /// What the ingest thread did.
@@ -127,13 +131,22 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let history = SignedDuration::from_hours(24 * i64::from(args.days));
     let concurrency = args.concurrency;
     let seed = args.seed;
+    let (meter_link, hes_link) = match args.transport {
+        super::read::TransportArg::Wrapper => {
+            (meter::tcp_server::MeterLink::Wrapper, hes::transport::LinkLayer::Wrapper)
+        }
+        super::read::TransportArg::Hdlc => (
+            meter::tcp_server::MeterLink::Hdlc { physical_address: 17 },
+            hes::transport::LinkLayer::Hdlc { server_physical: Some(17) },
+        ),
+    };
     let (report, fleet_started) = rt.block_on(async move {
         let fleet = Fleet::start(
             meters,
             std::net::IpAddr::from([127, 0, 0, 1]),
             seed,
             MeterConfig::default(),
-            MeterServerConfig::default(),
+            MeterServerConfig { link: meter_link, ..MeterServerConfig::default() },
         )
         .await
         .context("starting the meter fleet")?;
@@ -147,7 +160,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 server_sap: dlms::wrapper::WPORT_MANAGEMENT_LOGICAL_DEVICE,
                 authentication: Authentication::None,
                 security: None,
-                link: hes::transport::LinkLayer::Wrapper,
+                link: hes_link,
             });
         }
         let config = CampaignConfig {
