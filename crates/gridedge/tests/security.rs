@@ -88,3 +88,41 @@ fn wrong_key_and_missing_authentication_are_refused() {
     let out = read(port, &[]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The meter keeps the last accepted invocation counter of its clients across a restart
+/// (`--counter-file`): after a restart, a client whose counter restarts low is refused as
+/// a replay, and the HES recovers by raising its counter to what the meter says.
+#[test]
+fn meter_persists_invocation_counters_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let meter_counters = dir.path().join("meter-ic.txt");
+    let start = || {
+        let mut cmd = gridedge();
+        cmd.args(["meter", "--port", "0", "--serial", "GE00000078", "--management-auth", "high-gmac"])
+            .args(["--key-encryption", EK, "--key-authentication", AK, "--counter-file"])
+            .arg(&meter_counters);
+        let (guard, line) = spawn_until(cmd, "listening on");
+        let port: u16 = line
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("127.0.0.1:"))
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        (guard, port)
+    };
+    let secure = ["--client-address", "1", "--auth", "high-gmac", "--key-encryption", EK, "--key-authentication", AK];
+
+    let (meter, port) = start();
+    let out = read(port, &secure);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("refused our invocation counter"));
+    drop(meter); // the meter process is killed
+
+    let (_meter, port) = start();
+    let out = read(port, &secure);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refused our invocation counter"),
+        "the restarted meter must remember the client's counter: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
