@@ -11,75 +11,12 @@
 
 use thiserror::Error;
 
-use crate::codec::{Codec, DecodeError, Reader, put_length};
+use crate::codec::{Codec, DecodeError};
+pub use crate::xdlms::apdu::tag::GENERAL_BLOCK_TRANSFER;
+/// The GBT APDU is the xDLMS one; this module only reassembles pushed blocks.
+pub use crate::xdlms::general_block_transfer::GeneralBlockTransfer;
 
-/// The General-Block-Transfer APDU tag.
-pub const GENERAL_BLOCK_TRANSFER: u8 = 0xE0;
-/// block-control bit 7: this is the last block.
-pub const LAST_BLOCK: u8 = 0x80;
-/// block-control bit 6: streaming.
-pub const STREAMING: u8 = 0x40;
-/// block-control bits 0-5: window size.
-pub const WINDOW_MASK: u8 = 0x3F;
-
-/// One General-Block-Transfer APDU.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GeneralBlockTransfer {
-    /// block-control bit 7.
-    pub last_block: bool,
-    /// block-control bit 6.
-    pub streaming: bool,
-    /// block-control bits 0-5.
-    pub window: u8,
-    /// The number of this block (1 for the first).
-    pub block_number: u16,
-    /// The number of the last block received by the sender of this APDU.
-    pub block_number_ack: u16,
-    /// A piece of the transferred APDU.
-    pub block_data: Vec<u8>,
-}
-
-impl Codec for GeneralBlockTransfer {
-    fn encode(&self, out: &mut Vec<u8>) {
-        let mut control = self.window & WINDOW_MASK;
-        if self.last_block {
-            control |= LAST_BLOCK;
-        }
-        if self.streaming {
-            control |= STREAMING;
-        }
-        out.extend_from_slice(&[GENERAL_BLOCK_TRANSFER, control]);
-        out.extend_from_slice(&self.block_number.to_be_bytes());
-        out.extend_from_slice(&self.block_number_ack.to_be_bytes());
-        put_length(out, self.block_data.len());
-        out.extend_from_slice(&self.block_data);
-    }
-
-    /// # Errors
-    /// [`DecodeError::UnknownTag`] unless the tag is 0xE0; truncated input; a block-data
-    /// length beyond the input.
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let tag = r.u8("general-block-transfer tag")?;
-        if tag != GENERAL_BLOCK_TRANSFER {
-            return Err(DecodeError::UnknownTag { what: "general-block-transfer APDU", tag });
-        }
-        let control = r.u8("general-block-transfer block-control")?;
-        let block_number = r.u16("general-block-transfer block-number")?;
-        let block_number_ack = r.u16("general-block-transfer block-number-ack")?;
-        let n = r.length("general-block-transfer block-data length", 1)?;
-        let block_data = r.take(n, "general-block-transfer block-data")?.to_vec();
-        Ok(GeneralBlockTransfer {
-            last_block: control & LAST_BLOCK != 0,
-            streaming: control & STREAMING != 0,
-            window: control & WINDOW_MASK,
-            block_number,
-            block_number_ack,
-            block_data,
-        })
-    }
-}
-
-/// Why a sequence of blocks does not make one APDU.
+/// Why a sequence of pushed General-Block-Transfer blocks does not give one APDU.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum GbtError {
     /// A block could not be decoded.
@@ -135,7 +72,7 @@ pub fn reassemble<'a>(blocks: impl IntoIterator<Item = &'a [u8]>) -> Result<(Vec
         }
         apdu.extend_from_slice(&block.block_data);
         count += 1;
-        done = block.last_block;
+        done = block.block_control.last_block;
     }
     if after_last > 0 {
         return Err(GbtError::AfterLastBlock { count: after_last });
@@ -153,9 +90,11 @@ mod tests {
 
     fn block(n: u16, last: bool, data: &[u8]) -> Vec<u8> {
         GeneralBlockTransfer {
-            last_block: last,
-            streaming: true,
-            window: 0,
+            block_control: crate::xdlms::general_block_transfer::BlockControl {
+                last_block: last,
+                streaming: true,
+                window: 0,
+            },
             block_number: n,
             block_number_ack: 0,
             block_data: data.to_vec(),
@@ -168,7 +107,7 @@ mod tests {
         // E0 40 0001 0000 03 0F0021: first block, streaming, 3 data bytes
         let b = [0xE0, 0x40, 0x00, 0x01, 0x00, 0x00, 0x03, 0x0F, 0x00, 0x21];
         let g = GeneralBlockTransfer::from_bytes(&b).unwrap();
-        assert!(!g.last_block && g.streaming);
+        assert!(!g.block_control.last_block && g.block_control.streaming);
         assert_eq!((g.block_number, g.block_data.as_slice()), (1, &[0x0F, 0x00, 0x21][..]));
         assert_eq!(g.to_bytes(), b);
     }
