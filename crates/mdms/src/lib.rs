@@ -33,5 +33,9 @@ pub use store::{
 };
 pub mod editing;
 pub mod estimation;
+pub mod events;
+pub mod outage;
+pub mod reliability;
+pub mod topology;
 pub mod vee;
 pub use store::{EditOutcome, EstimationReport, IngestOutcome, IntervalVersion};

@@ -6,10 +6,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod event;
 mod quality;
 mod reading;
 mod reading_type;
 
+pub use event::{BadEndDeviceEventType, EndDeviceEvent, EndDeviceEventType};
 pub use quality::QualityFlags;
 pub use reading::{IntervalReading, MeterId, MeterReading, RegisterRead};
 pub use reading_type::{ReadingType, Unit};

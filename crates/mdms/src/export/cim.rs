@@ -33,6 +33,7 @@ use super::quality::cim_quality_codes;
 use super::rows::channel_rows;
 use super::xml::XmlOut;
 use super::{ExportError, ExportQuery, Versions, obis_string};
+use crate::events::{EventQuery, EventStore};
 use crate::{MeterDataStore, StoredRegisterRead};
 
 /// XML namespace of IEC 61968-9 `MeterReadings` (2011 profile).
@@ -236,4 +237,20 @@ pub fn write_end_device_events<W: Write>(events: &[EndDeviceEvent], out: W) -> R
     xml.end("EndDeviceEvents")?;
     xml.finish()?.flush()?;
     Ok(())
+}
+
+/// Writes the stored events `query` selects (ordered by `occurred_at`) as an IEC 61968-9
+/// `EndDeviceEvents` document to `out`, each converted with
+/// [`EndDeviceEvent::from`](super::event::EndDeviceEvent) (source, receive time, DLMS code
+/// and alarm bits as `EndDeviceEventDetails`). Returns the number of events written.
+///
+/// Errors: [`ExportError::Store`], [`ExportError::Io`].
+pub fn write_stored_end_device_events<W: Write>(
+    store: &(impl EventStore + ?Sized),
+    query: &EventQuery,
+    out: W,
+) -> Result<u64, ExportError> {
+    let events: Vec<EndDeviceEvent> = store.events(query)?.iter().map(|e| EndDeviceEvent::from(&e.event)).collect();
+    write_end_device_events(&events, out)?;
+    Ok(events.len() as u64)
 }

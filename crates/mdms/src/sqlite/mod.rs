@@ -1,12 +1,15 @@
 //! The embedded SQLite backend of [`MeterDataStore`].
 
 mod audit;
+mod events;
 mod findings;
 mod ingest;
+mod outages;
 mod query;
 mod schema;
 mod series_table;
 mod timestamp;
+mod topology;
 mod vee_ops;
 mod vee_query;
 mod vee_store;
@@ -98,6 +101,9 @@ impl SqliteStore {
         conn.busy_timeout(BUSY_TIMEOUT).context("setting the busy timeout")?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         schema::migrate(&mut conn)?;
+        events::create_tables(&conn)?;
+        topology::create_tables(&conn)?;
+        outages::create_tables(&conn)?;
         let reading_type_ids = register_reading_types(&mut conn)?;
         let vee = VeeConfig::default()
             .compile()
