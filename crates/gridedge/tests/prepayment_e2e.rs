@@ -5,8 +5,9 @@
 //! other-meter tokens are refused with the standard's codes; the keypad (the meter's stdin)
 //! takes tokens too.
 //!
-//! Token events are recorded in the vending database (`token_event`): the MDMS has no
-//! end-device event store yet.
+//! Each delivery is recorded twice: against the vend in the vending database
+//! (`token_event`), and in the MDMS as an IEC 61968-9 EndDeviceEvent (token accepted /
+//! rejected) beside the meter's readings.
 
 mod common;
 
@@ -94,6 +95,8 @@ fn deliver(db: &Path, port: u16, token: &str) -> (i32, Value) {
     let mut cmd = gridedge();
     cmd.args(["token", "enter", "--host", "127.0.0.1", "--port", &port.to_string(), "--json", "--db"])
         .arg(db)
+        .arg("--mdms-db")
+        .arg(db.with_file_name("mdms.db"))
         .arg(token);
     let out = run(cmd);
     let json =
@@ -166,6 +169,7 @@ fn vend_deliver_through_the_hes_and_the_meter_credit_relay_and_records_follow() 
     assert_eq!(answer["description"][2], "credit 80.0 kWh");
     assert_eq!(answer["meter"], "GE00000001");
     assert_eq!(answer["request_id"], "e2e-0001");
+    assert_eq!(answer["mdms_event"]["event_type"], "3.20.81.44");
 
     // The meter: 80 kWh of credit (less the few seconds of consumption since), relay closed
     // again by itself (control mode 6, local_reconnect), the token in the gateway.
@@ -200,6 +204,30 @@ fn vend_deliver_through_the_hes_and_the_meter_credit_relay_and_records_follow() 
     assert_eq!(
         events.iter().map(|e| (e.event.status_code, e.event.accepted)).collect::<Vec<_>>(),
         [(3, true), (6, false), (5, false)]
+    );
+    // The MDMS has the same three deliveries as end-device events of the meter.
+    let mdms = mdms::SqliteStore::open(dir.path().join("mdms.db")).unwrap();
+    let query = mdms::events::EventQuery::range(jiff::Timestamp::MIN, jiff::Timestamp::MAX)
+        .for_meters(vec![MeterId("GE00000001".into())]);
+    let stored = mdms::events::EventStore::events(&mdms, &query).unwrap();
+    let summary: Vec<(String, String, String, Option<String>)> = stored
+        .iter()
+        .map(|s| {
+            (
+                s.event.event_type.to_string(),
+                s.event.source.clone(),
+                s.event.details.get("token_status").cloned().unwrap_or_default(),
+                s.event.details.get("vend_request_id").cloned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("3.20.81.44".to_string(), "prepayment".to_string(), "3".to_string(), Some("e2e-0001".to_string())),
+            ("3.20.81.85".to_string(), "prepayment".to_string(), "6".to_string(), Some("e2e-0001".to_string())),
+            ("3.20.81.85".to_string(), "prepayment".to_string(), "5".to_string(), Some("e2e-0002".to_string())),
+        ]
     );
 
     // The keypad: a second token typed on the meter (with the receipt's dashes).

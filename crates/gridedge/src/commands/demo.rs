@@ -54,6 +54,24 @@ pub struct DemoArgs {
     /// server address 1/17) on each meter's TCP port.
     #[arg(long, value_enum, default_value_t = super::read::TransportArg::Wrapper)]
     pub transport: super::read::TransportArg,
+    /// Field network between the HES and the meters (crate fieldnet): `none` (direct
+    /// loopback TCP), `plc` (G3-PLC DCUs), `prime`, `rf` (RF mesh), `cellular` (LTE-M),
+    /// `nb-iot`, `lorawan` or `mixed`; meters are registered with DCUs of 100 meters and
+    /// every DLMS frame gets the link's latency, bandwidth and loss.
+    #[arg(long, default_value = "none")]
+    pub field: fieldnet::FieldProfile,
+    /// Real seconds per simulated second of the field's delays (1.0 = real time; the
+    /// default runs a PLC field fifty times faster than life).
+    #[arg(long, default_value_t = 0.02)]
+    pub field_time_scale: f64,
+}
+
+/// The command-line name of a field profile.
+fn field_profile_name(profile: fieldnet::FieldProfile) -> &'static str {
+    fieldnet::FieldProfile::NAMES
+        .into_iter()
+        .find(|name| name.parse::<fieldnet::FieldProfile>().ok() == Some(profile))
+        .unwrap_or("none")
 }
 
 /// What the ingest thread did.
@@ -131,6 +149,12 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let history = SignedDuration::from_hours(24 * i64::from(args.days));
     let concurrency = args.concurrency;
     let seed = args.seed;
+    let field_profile = args.field;
+    let field_time_scale = args.field_time_scale;
+    anyhow::ensure!(
+        field_time_scale.is_finite() && field_time_scale > 0.0,
+        "--field-time-scale must be a positive number"
+    );
     let (meter_link, hes_link) = match args.transport {
         super::read::TransportArg::Wrapper => {
             (meter::tcp_server::MeterLink::Wrapper, hes::transport::LinkLayer::Wrapper)
@@ -140,7 +164,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             hes::transport::LinkLayer::Hdlc { server_physical: Some(17) },
         ),
     };
-    let (report, fleet_started) = rt.block_on(async move {
+    let (report, fleet_started, field_stats) = rt.block_on(async move {
         let fleet = Fleet::start(
             meters,
             std::net::IpAddr::from([127, 0, 0, 1]),
@@ -163,10 +187,23 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 link: hes_link,
             });
         }
+        // Behind a field network the HES reaches each meter through its DCU, at most as
+        // many sessions at once as the DCUs take, and waits longer for slow links.
+        let (field, registry, concurrency, response_timeout) = if field_profile == fieldnet::FieldProfile::None {
+            (None, registry, concurrency, Duration::from_secs(30))
+        } else {
+            let options = fieldnet::FleetFieldOptions { seed, time_scale: field_time_scale, ..Default::default() };
+            let field = fieldnet::start_for_fleet(&fleet, meter_link.into(), field_profile, &options)
+                .await
+                .context("starting the field network")?;
+            let routed = field.route_registry(&registry);
+            let limit = fieldnet::FleetFieldOptions::campaign_concurrency(&field);
+            (Some(field), routed, concurrency.min(limit), Duration::from_secs(120))
+        };
         let config = CampaignConfig {
             concurrency,
             history,
-            timeouts: SessionTimeouts { connect: Duration::from_secs(5), response: Duration::from_secs(30) },
+            timeouts: SessionTimeouts { connect: Duration::from_secs(5), response: response_timeout },
             ..CampaignConfig::default()
         };
         let bar = ProgressBar::new(meters as u64);
@@ -179,8 +216,16 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         let progress = bar.clone();
         let report = run_campaign(&registry, &since, &config, tx, move |_, _| progress.inc(1)).await;
         bar.finish_and_clear();
+        let field_stats = match field {
+            Some(field) => {
+                let stats = field.stats();
+                field.shutdown().await;
+                Some(stats)
+            }
+            None => None,
+        };
         fleet.shutdown().await;
-        anyhow::Ok((report, fleet_started))
+        anyhow::Ok((report, fleet_started, field_stats))
     })?;
     let (store, totals) = ingest.join().map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
     let elapsed = started.elapsed();
@@ -210,6 +255,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "readings_per_s": (report.interval_values + report.registers) as f64 / secs,
         "peak_rss_mib": peak_rss_kib().map(|k| k as f64 / 1024.0),
         "database": args.db.canonicalize().unwrap_or(args.db.clone()).display().to_string(),
+        "field": field_profile_name(args.field),
+        "field_stats": field_stats,
     });
     if args.json {
         super::emit(&serde_json::to_string_pretty(&out)?)?;
@@ -231,6 +278,14 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             totals.report.intervals_revised
         );
         println!("  registers          {} values", report.registers);
+        if let Some(stats) = &field_stats {
+            println!(
+                "  field network      {} ({} DCUs; frames: {})",
+                field_profile_name(args.field),
+                stats.dcus.len(),
+                serde_json::to_string(&stats.total).unwrap_or_default()
+            );
+        }
         println!("  clock drift        max |drift| {} ms", report.max_abs_drift_ms);
         println!(
             "  elapsed            {secs:.2} s ({:.0} meters/s, {:.0} readings/s)",

@@ -29,10 +29,13 @@ use hes::MeterEndpoint;
 use hes::session::{DlmsSession, SessionTimeouts};
 use hes::token_delivery::{TokenOutcome, deliver_token};
 use jiff::Timestamp;
+use mdms::SqliteStore;
+use mdms::events::EventStore;
 use meter::objects::disconnect_control::ControlMode;
 use meter::tcp_server::{MeterServerConfig, serve};
 use meter::{FriendlyCredit, MeterConfig, PrepaymentConfig, SimulatedMeter, StsKey, TokenDeliveryMethod};
 use model::MeterId;
+use model::{EndDeviceEvent, EndDeviceEventType};
 use serde_json::json;
 use vending::{DeliveryMethod, NewTokenEvent, VendStore, parse_decimal};
 
@@ -77,6 +80,11 @@ pub struct EnterArgs {
     /// Record the delivery as a token event in this vending database.
     #[arg(long)]
     pub db: Option<PathBuf>,
+    /// Record the delivery in this MDMS database as an IEC 61968-9 EndDeviceEvent (token
+    /// accepted 3.20.81.44 / token rejected 3.20.81.85, source `prepayment`, with the
+    /// token_status code, the display code and the vend's request id in its details).
+    #[arg(long)]
+    pub mdms_db: Option<PathBuf>,
     /// The meter's serial number for the event (default: read from 0.0.96.1.0.255).
     #[arg(long)]
     pub serial: Option<String>,
@@ -320,8 +328,8 @@ fn enter(args: EnterArgs) -> anyhow::Result<ExitCode> {
     let rt = super::runtime()?;
     let (report, serial) = rt.block_on(async {
         let report = deliver_token(&endpoint, &args.token, timeouts).await?;
-        let serial = match (&args.db, &args.serial) {
-            (Some(_), None) => Some(read_serial(address, timeouts).await?),
+        let serial = match (args.db.is_some() || args.mdms_db.is_some(), &args.serial) {
+            (true, None) => Some(read_serial(address, timeouts).await?),
             (_, s) => s.clone(),
         };
         anyhow::Ok((report, serial))
@@ -343,6 +351,27 @@ fn enter(args: EnterArgs) -> anyhow::Result<ExitCode> {
         };
         event_id = Some(store.record_token_event(&event)?);
     }
+    let mut mdms_event = None;
+    if let Some(db) = &args.mdms_db {
+        let now = Timestamp::now();
+        let event_type = if accepted { EndDeviceEventType::TOKEN_ACCEPTED } else { EndDeviceEventType::TOKEN_REJECTED };
+        let mut event = EndDeviceEvent::new(
+            MeterId(serial.clone().unwrap_or_default()),
+            event_type,
+            now,
+            now,
+            EndDeviceEvent::SOURCE_PREPAYMENT,
+        );
+        event.details.insert("token_status".into(), report.status.code().to_string());
+        event.details.insert("display".into(), report.display().unwrap_or_default().to_string());
+        event.details.insert("delivery".into(), "remote (Token gateway, class 115)".into());
+        if let Some(request_id) = event_id.as_ref().and_then(|e| e.request_id.clone()) {
+            event.details.insert("vend_request_id".into(), request_id);
+        }
+        let mut store = SqliteStore::open(db).with_context(|| format!("opening {}", db.display()))?;
+        let inserted = store.insert_events(std::slice::from_ref(&event))?;
+        mdms_event = Some(json!({ "event_type": event_type.to_string(), "stored": inserted.inserted == 1 }));
+    }
     if args.json {
         let out = json!({
             "accepted": accepted,
@@ -353,6 +382,7 @@ fn enter(args: EnterArgs) -> anyhow::Result<ExitCode> {
             "meter": serial,
             "event_id": event_id.as_ref().map(|e| e.id),
             "request_id": event_id.as_ref().and_then(|e| e.request_id.clone()),
+            "mdms_event": mdms_event,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
