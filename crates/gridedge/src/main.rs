@@ -8,7 +8,9 @@
 //! * `bench codec`: DLMS/COSEM codec throughput (MB/s, APDUs/s), optionally against
 //!   gurux-dlms and dlms-cosem;
 //! * `vend`: sell prepayment credit: a 20-digit STS token for an amount, recorded;
-//! * `token enter`: deliver a token to a prepaid meter through the HES (Token gateway).
+//! * `token enter`: deliver a token to a prepaid meter through the HES (Token gateway);
+//! * `mdms`: the MDMS store: VEE (edit, history, exceptions, accept, estimate, validate,
+//!   audit), billing determinants, transformer energy balance and water night flow.
 #![forbid(unsafe_code)]
 
 mod commands;
@@ -41,6 +43,8 @@ enum Command {
     Vend(commands::vend::VendArgs),
     /// Prepayment tokens: deliver one to a meter through its Token gateway.
     Token(commands::token::TokenArgs),
+    /// MDMS: VEE edits and queue, audit, billing determinants, energy balance, night flow.
+    Mdms(commands::mdms::MdmsArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +64,7 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Vend(a) => commands::vend::run(a),
         Command::Token(a) => commands::token::run(a),
+        Command::Mdms(a) => commands::mdms::run(a),
     };
     match result {
         Ok(code) => code,

@@ -29,7 +29,7 @@ use crate::session::{DlmsSession, SessionError, SessionTimeouts};
 
 /// The registers read on every collection, as (OBIS, interface class). Energy registers
 /// are class 3 Register; the instantaneous values too.
-pub const REGISTERS: [ReadingType; 9] = ReadingType::ALL;
+pub const REGISTERS: [ReadingType; 9] = ReadingType::ELECTRICITY;
 
 /// What to collect from one meter.
 #[derive(Debug, Clone, Copy)]

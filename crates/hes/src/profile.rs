@@ -102,6 +102,7 @@ fn expected_unit(t: ReadingType) -> (CosemUnit, &'static str) {
         Unit::W => (CosemUnit(27), "W"),
         Unit::V => (CosemUnit(35), "V"),
         Unit::A => (CosemUnit(33), "A"),
+        Unit::M3 => (CosemUnit(13), "m3"),
     }
 }
 

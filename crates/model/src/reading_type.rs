@@ -19,6 +19,8 @@ pub enum Unit {
     V,
     /// Ampere.
     A,
+    /// Cubic metre (volume; water).
+    M3,
 }
 
 impl Unit {
@@ -30,6 +32,7 @@ impl Unit {
             Unit::W => "W",
             Unit::V => "V",
             Unit::A => "A",
+            Unit::M3 => "m3",
         }
     }
 }
@@ -61,11 +64,15 @@ pub enum ReadingType {
     VoltageL1,
     /// Instantaneous current L1 (1.0.31.7.0.255), A.
     CurrentL1,
+    /// Water volume, current index (8.0.1.0.0.255, IEC 62056-6-1 medium 8 "water"), m³:
+    /// the cumulative volume register of a water meter (CIM bulkQuantity of potable water).
+    WaterVolume,
 }
 
 impl ReadingType {
-    /// Every reading type, in a stable order.
-    pub const ALL: [ReadingType; 9] = [
+    /// The electricity reading types (medium 1), in a stable order: what the HES reads
+    /// from an electricity meter.
+    pub const ELECTRICITY: [ReadingType; 9] = [
         ReadingType::ActiveEnergyImport,
         ReadingType::ActiveEnergyImportT1,
         ReadingType::ActiveEnergyImportT2,
@@ -75,6 +82,20 @@ impl ReadingType {
         ReadingType::ActivePowerImport,
         ReadingType::VoltageL1,
         ReadingType::CurrentL1,
+    ];
+
+    /// Every reading type, in a stable order.
+    pub const ALL: [ReadingType; 10] = [
+        ReadingType::ActiveEnergyImport,
+        ReadingType::ActiveEnergyImportT1,
+        ReadingType::ActiveEnergyImportT2,
+        ReadingType::ActiveEnergyExport,
+        ReadingType::ReactiveEnergyImport,
+        ReadingType::ReactiveEnergyExport,
+        ReadingType::ActivePowerImport,
+        ReadingType::VoltageL1,
+        ReadingType::CurrentL1,
+        ReadingType::WaterVolume,
     ];
 
     /// The OBIS code as its six value groups.
@@ -89,6 +110,7 @@ impl ReadingType {
             ReadingType::ActivePowerImport => [1, 0, 1, 7, 0, 255],
             ReadingType::VoltageL1 => [1, 0, 32, 7, 0, 255],
             ReadingType::CurrentL1 => [1, 0, 31, 7, 0, 255],
+            ReadingType::WaterVolume => [8, 0, 1, 0, 0, 255],
         }
     }
 
@@ -108,12 +130,13 @@ impl ReadingType {
             ReadingType::ActivePowerImport => Unit::W,
             ReadingType::VoltageL1 => Unit::V,
             ReadingType::CurrentL1 => Unit::A,
+            ReadingType::WaterVolume => Unit::M3,
         }
     }
 
-    /// True for cumulative energy registers (bulk quantities).
+    /// True for cumulative registers (bulk quantities): energy (Wh, varh) and volume (m³).
     pub fn is_cumulative(self) -> bool {
-        matches!(self.unit(), Unit::Wh | Unit::Varh)
+        matches!(self.unit(), Unit::Wh | Unit::Varh | Unit::M3)
     }
 
     /// The IEC 61968-9 Annex C ReadingType code (18 dot-separated fields: macroPeriod,
@@ -139,6 +162,9 @@ impl ReadingType {
             ReadingType::VoltageL1 => "0.0.0.12.0.1.54.0.0.0.0.0.0.0.129.0.29.0",
             // 4 current, 5 A
             ReadingType::CurrentL1 => "0.0.0.12.0.1.4.0.0.0.0.0.0.0.128.0.5.0",
+            // 0 none (profile length not implied), 1 bulkQuantity, 1 forward, 9 potableWater,
+            // 58 volume, ..., 42 m3
+            ReadingType::WaterVolume => "0.0.0.1.1.9.58.0.0.0.0.0.0.0.0.0.42.0",
         }
     }
 
@@ -154,6 +180,7 @@ impl ReadingType {
             ReadingType::ActivePowerImport => "active_power_import",
             ReadingType::VoltageL1 => "voltage_l1",
             ReadingType::CurrentL1 => "current_l1",
+            ReadingType::WaterVolume => "water_volume",
         }
     }
 }

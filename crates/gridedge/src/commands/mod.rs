@@ -4,6 +4,7 @@ pub mod bench;
 pub mod decode;
 pub mod demo;
 pub mod json;
+pub mod mdms;
 pub mod meter;
 pub mod read;
 pub mod security_args;

@@ -294,7 +294,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<ExitCode> {
         _ => None,
     };
     let registers: Vec<Obis> = if args.obis.is_empty() {
-        model::ReadingType::ALL.iter().map(|t| Obis(t.obis())).collect()
+        model::ReadingType::ELECTRICITY.iter().map(|t| Obis(t.obis())).collect()
     } else {
         args.obis.iter().map(|s| s.parse::<Obis>()).collect::<Result<_, _>>()?
     };

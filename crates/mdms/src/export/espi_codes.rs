@@ -74,6 +74,7 @@ impl EspiReadingType {
             ReadingType::ReactiveEnergyImport => (UOM_VARH, FLOW_FORWARD, None),
             ReadingType::ReactiveEnergyExport => (UOM_VARH, FLOW_REVERSE, None),
             ReadingType::ActivePowerImport | ReadingType::VoltageL1 | ReadingType::CurrentL1 => return None,
+            ReadingType::WaterVolume => return None,
         };
         Some(EspiReadingType {
             accumulation_behaviour: ACCUMULATION_DELTA_DATA,
@@ -122,7 +123,7 @@ mod tests {
                     assert!(rt.is_cumulative(), "{rt}");
                     assert_eq!(espi.gridedge_reading_type(), Some(rt));
                 }
-                None => assert!(!rt.is_cumulative(), "{rt}"),
+                None => assert!(!rt.is_cumulative() || rt == ReadingType::WaterVolume, "{rt}"),
             }
         }
         let gas = EspiReadingType {

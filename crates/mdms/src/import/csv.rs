@@ -341,6 +341,7 @@ pub fn parse_unit(text: &str) -> Result<(Unit, f64), String> {
         "w" => Some(Unit::W),
         "v" => Some(Unit::V),
         "a" => Some(Unit::A),
+        "m3" => Some(Unit::M3),
         _ => None,
     };
     if let Some(unit) = base(text) {
