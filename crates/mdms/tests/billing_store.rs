@@ -99,6 +99,22 @@ fn october_2020_of_a_uk_household() {
     let mut store = SqliteStore::open_in_memory().unwrap();
     store.ingest(&spread_to_quarter_hours(&hours, from, to, 5_000_000.0)).unwrap();
     let meter = MeterId::from("UK-HOUSEHOLD-0");
+    // The real series has no consumption from 2020-10-30 05:00 to 10-31 04:00 (a day
+    // away): VEE holds it as a zero-consumption exception, and the bill waits for it.
+    let held = compute_billing_determinants(
+        &store,
+        &meter,
+        &BillingPeriod::calendar_month(2020, 10).unwrap(),
+        &weekday_peak_london(),
+    )
+    .unwrap();
+    assert!(!held.is_bill_ready());
+    let queue = store.vee_exceptions(&mdms::vee::ExceptionFilter::default()).unwrap();
+    assert!(!queue.is_empty());
+    assert!(queue.iter().all(|e| e.rule == mdms::vee::RuleId::ZeroConsumption), "{queue:?}");
+    // The analyst confirms the household was away: the values stand and the month bills.
+    let filter = mdms::vee::ExceptionFilter { meter: Some(meter.clone()), ..Default::default() };
+    store.accept_exceptions(&filter, "analyst", "customer confirmed the home was empty").unwrap();
     let d = compute_billing_determinants(
         &store,
         &meter,
@@ -192,4 +208,44 @@ fn unknown_meter_is_not_bill_ready() {
     assert!(!d.is_bill_ready());
     assert_eq!(d.readiness.missing_values, 97);
     assert_eq!(d.active_import.total_kwh, None);
+}
+
+#[test]
+fn a_value_with_an_open_vee_exception_holds_the_bill_until_it_is_resolved() {
+    let mut store = SqliteStore::open_in_memory().unwrap();
+    let start = ts("2025-06-02T00:00:00Z");
+    let meter = MeterId::from("MTR-8");
+    // 100 Wh per interval, but one interval of 20 kWh: the spike rule fails it on ingest.
+    let mut deltas = [100.0; 96];
+    deltas[40] = 20_000.0;
+    let raw = cumulative(start, 0.0, &deltas);
+    let reading = MeterReading {
+        meter: meter.clone(),
+        collected_at: ts("2025-06-03T01:00:00Z"),
+        clock_drift_ms: None,
+        interval_length_s: 900,
+        registers: vec![],
+        intervals: raw
+            .iter()
+            .map(|v| IntervalReading {
+                reading_type: ReadingType::ActiveEnergyImport,
+                interval_end: v.interval_end,
+                value: v.value,
+                quality: v.quality,
+            })
+            .collect(),
+    };
+    let outcome = store.ingest_validated(&reading, "hes").unwrap();
+    assert!(outcome.validation.findings_new >= 1, "the spike must be found: {outcome:?}");
+    let period = one_day("2025-06-02");
+    let schedule = schedule(json!({ "name": "flat", "time_zone": "UTC", "default_period": "all" }));
+    let d = compute_billing_determinants(&store, &meter, &period, &schedule).unwrap();
+    assert!(!d.is_bill_ready(), "a suspect value must not be billed: {:?}", d.readiness);
+
+    // The analyst accepts the exception (a real event at the premises): the period bills.
+    let filter = mdms::vee::ExceptionFilter { meter: Some(meter.clone()), ..Default::default() };
+    assert!(store.accept_exceptions(&filter, "analyst", "confirmed on site").unwrap() >= 1);
+    let d = compute_billing_determinants(&store, &meter, &period, &schedule).unwrap();
+    assert!(d.is_bill_ready(), "{:?}", d.readiness.problems);
+    assert_some_close(d.active_import.total_kwh, 95.0 * 0.1 + 20.0);
 }

@@ -19,6 +19,11 @@ pub const BILLING_INTERVAL_S: i64 = 900;
 /// latest versions of its A+, A−, R+ and R− interval values in `store` (15-minute
 /// intervals, [`BILLING_INTERVAL_S`]); see [`determinants_from_series`] for the rules.
 ///
+/// Values are read with their validation results folded into the quality
+/// ([`MeterDataStore::validated_interval_readings`]): a value with open VEE findings is
+/// [`model::QualityFlags::SUSPECT`], so its period is not bill-ready until the exception
+/// is estimated, edited or accepted.
+///
 /// Reads each channel over `[start, end]` of the period (the value at `start` is the
 /// opening read). An unknown meter yields a not-bill-ready result with every A+ value
 /// missing, not an error.
@@ -35,7 +40,7 @@ pub fn compute_billing_determinants<S: MeterDataStore + ?Sized>(
     // Store ranges are half-open: one second past the end includes the last interval end.
     let to = end.checked_add(SignedDuration::from_secs(1)).map_err(time_error("extending the period end"))?;
     let read = |reading_type| -> Result<Vec<IntervalValue>, BillingError> {
-        Ok(store.interval_readings(meter, reading_type, start, to)?.iter().map(IntervalValue::from).collect())
+        Ok(store.validated_interval_readings(meter, reading_type, start, to)?.iter().map(IntervalValue::from).collect())
     };
     let series = ChannelSeries {
         active_import: read(ReadingType::ActiveEnergyImport)?,
