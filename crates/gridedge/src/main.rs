@@ -10,7 +10,9 @@
 //! * `vend`: sell prepayment credit: a 20-digit STS token for an amount, recorded;
 //! * `token enter`: deliver a token to a prepaid meter through the HES (Token gateway);
 //! * `mdms`: the MDMS store: VEE (edit, history, exceptions, accept, estimate, validate,
-//!   audit), billing determinants, transformer energy balance and water night flow.
+//!   audit), billing determinants, transformer energy balance and water night flow;
+//! * `hes`: the Head-End System: registry (CSV provisioning), keys (encrypted at rest,
+//!   derivation, rotation by key_transfer), jobs, forced reads, and the scheduler (`hes run`).
 #![forbid(unsafe_code)]
 
 mod commands;
@@ -45,6 +47,8 @@ enum Command {
     Token(commands::token::TokenArgs),
     /// MDMS: VEE edits and queue, audit, billing determinants, energy balance, night flow.
     Mdms(commands::mdms::MdmsArgs),
+    /// Head-End System: registry, keys, jobs, on-demand reads, the scheduler.
+    Hes(commands::hes::HesArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Command::Vend(a) => commands::vend::run(a),
         Command::Token(a) => commands::token::run(a),
         Command::Mdms(a) => commands::mdms::run(a),
+        Command::Hes(a) => commands::hes::run(a),
     };
     match result {
         Ok(code) => code,

@@ -12,6 +12,9 @@
 //! | [`collector`] | one meter's collection: clock, registers, load profile since the last interval |
 //! | [`campaign`] | a fleet's collection: bounded concurrency, retries with backoff |
 //! | `serial` (feature `serial`) | a serial port (optical probe, RS-485) as a session's byte stream, for HDLC |
+//! | [`registry_store`] | the persistent registry (SQLite): meters with transport, security, grid location, DCU, type, status; CSV provisioning |
+//! | [`key_store`] | per-meter keys encrypted at rest, derivation (HKDF-SHA-256), invocation counters per key, key rotation |
+//! | [`scheduler`] | jobs (billing, load-profile catch-up, instantaneous, on-demand) with priorities, limits, retries, breaker; persisted |
 //! | [`push_listener`] | meters' pushes (data-notification, event-notification) received over TCP, deciphered, decoded and handed to a channel |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,9 +22,12 @@
 pub mod campaign;
 pub mod collector;
 pub mod hdlc_transport;
+pub mod key_store;
 pub mod profile;
 pub mod push_listener;
 pub mod registry;
+pub mod registry_store;
+pub mod scheduler;
 #[cfg(feature = "serial")]
 pub mod serial;
 pub mod session;

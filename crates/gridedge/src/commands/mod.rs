@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod decode;
 pub mod demo;
+pub mod hes;
 pub mod json;
 pub mod mdms;
 pub mod meter;
