@@ -12,7 +12,9 @@
 //! * `mdms`: the MDMS store: VEE (edit, history, exceptions, accept, estimate, validate,
 //!   audit), billing determinants, transformer energy balance and water night flow;
 //! * `hes`: the Head-End System: registry (CSV provisioning), keys (encrypted at rest,
-//!   derivation, rotation by key_transfer), jobs, forced reads, and the scheduler (`hes run`).
+//!   derivation, rotation by key_transfer), jobs, forced reads, and the scheduler (`hes run`);
+//! * `api`: the operator REST API (OpenAPI at /api/openapi.json, role tokens, hash-chained
+//!   audit, /metrics) and the web dashboard; `audit verify` checks the audit chain.
 #![forbid(unsafe_code)]
 
 mod commands;
@@ -49,6 +51,10 @@ enum Command {
     Mdms(commands::mdms::MdmsArgs),
     /// Head-End System: registry, keys, jobs, on-demand reads, the scheduler.
     Hes(commands::hes::HesArgs),
+    /// Serve the operator API and the web dashboard (or manage API tokens).
+    Api(commands::api::ApiArgs),
+    /// Verify the hash chain of the API audit log.
+    Audit(commands::audit::AuditArgs),
 }
 
 fn main() -> ExitCode {
@@ -70,6 +76,8 @@ fn main() -> ExitCode {
         Command::Token(a) => commands::token::run(a),
         Command::Mdms(a) => commands::mdms::run(a),
         Command::Hes(a) => commands::hes::run(a),
+        Command::Api(a) => commands::api::run(a),
+        Command::Audit(a) => commands::audit::run(a),
     };
     match result {
         Ok(code) => code,

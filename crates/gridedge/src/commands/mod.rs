@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod api;
+pub mod audit;
 pub mod bench;
 pub mod decode;
 pub mod demo;
