@@ -10,7 +10,8 @@
 #   5. stops the server and removes the temporary directory, whatever happened.
 #
 # Usage: scripts/browser-test.sh [--release]
-# Environment: CARGO_TARGET_DIR (where the binary is built), GRIDEDGE_ARTIFACTS.
+# Environment: CARGO_TARGET_DIR (where the binary is built), GRIDEDGE_BIN (use this binary
+# instead of building one), GRIDEDGE_ARTIFACTS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -37,10 +38,15 @@ fi
 log "installing playwright-core (npm ci)"
 (cd tests/browser && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
 
-log "building gridedge ($PROFILE)"
-cargo build -p gridedge "${CARGO_FLAGS[@]}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-GRIDEDGE="$TARGET_DIR/$PROFILE/gridedge"
+if [ -n "${GRIDEDGE_BIN:-}" ]; then
+  # A binary built already (scripts/test.sh passes the one `cargo test --release` built).
+  GRIDEDGE="$GRIDEDGE_BIN"
+else
+  log "building gridedge ($PROFILE)"
+  cargo build -p gridedge "${CARGO_FLAGS[@]}"
+  GRIDEDGE="$TARGET_DIR/$PROFILE/gridedge"
+fi
 [ -x "$GRIDEDGE" ] || { log "error: $GRIDEDGE was not built"; exit 1; }
 
 WORK="$(mktemp -d -t gridedge-browser-XXXXXX)"

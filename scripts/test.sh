@@ -15,4 +15,4 @@ export GRIDEDGE_PYTHON="$PWD/.venv/bin/python"
 cargo test --workspace --release --locked "$@"
 .venv/bin/python -m pytest -q tests/interop
 # The dashboard in headless Chromium (installs chromium and playwright-core if missing).
-bash scripts/browser-test.sh --release
+GRIDEDGE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/release/gridedge" bash scripts/browser-test.sh --release
