@@ -3,8 +3,10 @@
 #   1. installs Debian's chromium (apt) when /usr/bin/chromium is missing and playwright-core
 #      (npm ci, pinned in tests/browser/package-lock.json);
 #   2. builds the gridedge binary (debug, or --release);
-#   3. starts a demo fleet + the API: `gridedge api --simulate-fleet 12 --days 2 --demo-token`
-#      on a free loopback port, over a fresh database in a temporary directory;
+#   3. starts the demo and keeps it serving: `gridedge demo --meters 12 --days 2 --serve
+#      --listen 127.0.0.1:0` (collects from a simulated fleet, keeps the fleet running and
+#      serves the API and dashboard with an operator token), over a fresh database in a
+#      temporary directory;
 #   4. runs tests/browser/dashboard.test.mjs against it (screenshots in
 #      target/browser-artifacts/, or $GRIDEDGE_ARTIFACTS);
 #   5. stops the server and removes the temporary directory, whatever happened.
@@ -60,8 +62,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-log "starting $METERS simulated meters and the API"
-"$GRIDEDGE" api --db "$WORK/demo.db" --listen 127.0.0.1:0 --simulate-fleet "$METERS" --days "$DAYS" --demo-token \
+log "starting the demo ($METERS simulated meters) with --serve"
+"$GRIDEDGE" demo --db "$WORK/demo.db" --meters "$METERS" --days "$DAYS" --serve --listen 127.0.0.1:0 \
   >"$WORK/server.out" 2>"$WORK/server.err" &
 SERVER_PID=$!
 

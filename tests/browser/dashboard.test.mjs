@@ -1,6 +1,6 @@
 // End-to-end test of the gridedge dashboard in headless Chromium (Debian's chromium,
 // driven by playwright-core). Run by scripts/browser-test.sh, which starts
-// `gridedge api --simulate-fleet N --days D --demo-token` and passes:
+// `gridedge demo --meters N --days D --serve --listen 127.0.0.1:0` and passes:
 //
 //   GRIDEDGE_DASHBOARD_URL  the printed dashboard link (http://127.0.0.1:PORT/dashboard/?token=...)
 //   GRIDEDGE_METERS         N, the simulated meters
@@ -12,7 +12,9 @@
 // number of points and marks estimated intervals; a disconnect issued from the page
 // reaches the simulated meter (confirmed by the meter's readback, then read again in a new
 // DLMS session) and the page shows it confirmed; the outages page shows the MDMS engine's
-// transformer outages (past and in progress) with SAIFI/SAIDI/CAIDI; the VEE and billing pages load. A screenshot of each page
+// transformer outages (past and in progress) with SAIFI/SAIDI/CAIDI; the commands page
+// creates a disconnect and a load limit and follows them live to confirmed; the VEE and
+// billing pages load. A screenshot of each page
 // is saved. Exit code 0 when every check passes.
 
 import { chromium } from 'playwright-core';
@@ -177,15 +179,53 @@ try {
     }, id, { timeout: 20000 });
     await page.waitForFunction(() => document.querySelector('#event-table')?.textContent.includes('relay disconnected'), null, { timeout: 20000 });
     await shot('meter-disconnected.png');
-    // The meter keeps the state: a status read in a new DLMS association reports it.
-    let read = await api('POST', '/api/v1/commands', { meter: METER, kind: 'relay_status' });
-    read = await api('GET', `/api/v1/commands/${read.id}?wait_s=20`);
-    assert.equal(read.state, 'confirmed');
-    assert.equal(read.relay_state, 'disconnected');
+    // The meter list shows the state the meter read back.
+    assert.equal((await api('GET', `/api/v1/meters/${METER}`)).relay_state, 'disconnected');
     // Reconnect from the page, back to normal.
     await page.click('#reconnect');
     await page.waitForFunction(() => /reconnect #\d+: (confirmed|failed)/.test(document.querySelector('#command-status').textContent), null, { timeout: 60000 });
     assert.match(await page.textContent('#command-status'), /confirmed \(relay connected\)/);
+  });
+
+  await step('the commands page creates commands and follows them live to confirmed', async () => {
+    const target = 'GE00000002';
+    await page.goto(`${base}/dashboard/commands.html?meter=${target}`);
+    await ready();
+    await page.waitForSelector('#commands-table, #command-list p');
+    assert.equal(await page.inputValue('#c-meter'), target);
+    // A disconnect, followed from queued to confirmed in the list without reloading.
+    await page.selectOption('#c-kind', 'disconnect');
+    await page.click('#c-send');
+    await page.waitForSelector('#c-status[data-command-id]', { timeout: 20000 });
+    const id = await page.getAttribute('#c-status', 'data-command-id');
+    await page.waitForSelector(`#commands-table tr[data-command-id="${id}"][data-state="confirmed"]`, { timeout: 60000 });
+    await page.waitForSelector('#c-status[data-state="confirmed"]', { timeout: 20000 });
+    assert.match(await page.textContent('#c-status'), new RegExp(`^disconnect #${id} for ${target}: confirmed \\(relay disconnected\\)$`));
+    const row = await page.textContent(`#commands-table tr[data-command-id="${id}"]`);
+    assert.ok(row.includes(target) && row.includes('relay disconnected'), row);
+    // Its history: every state the command went through.
+    await page.click(`#commands-table tr[data-command-id="${id}"] td:first-child`);
+    await page.waitForSelector('#history-table');
+    const events = await page.$$eval('#history-table tbody tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(events, ['queued', 'sent', 'confirmed']);
+    // The API agrees, and the meter really is disconnected.
+    const done = await api('GET', `/api/v1/commands/${id}`);
+    assert.equal(done.state, 'confirmed');
+    assert.equal(done.result.control_state, 'disconnected');
+    assert.equal(done.result.output_state, false);
+    // A load limit with parameters typed as JSON: the limiter's threshold read back.
+    await page.selectOption('#c-kind', 'load_limit');
+    await page.fill('#c-parameters', '{"threshold_normal_w": 1000000}');
+    await page.click('#c-send');
+    await page.waitForFunction((prev) => {
+      const s = document.querySelector('#c-status');
+      return s.dataset.commandId !== prev && ['confirmed', 'failed', 'error'].includes(s.dataset.state);
+    }, id, { timeout: 60000 });
+    assert.match(await page.textContent('#c-status'), /^load_limit #\d+ for GE00000002: confirmed \(threshold 1000000 W\)$/);
+    await shot('commands.png');
+    // Back to normal for the pages that follow.
+    const back = await api('POST', '/api/v1/commands', { meter: target, kind: 'reconnect' });
+    assert.equal((await api('GET', `/api/v1/commands/${back.id}?wait_s=20`)).state, 'confirmed');
   });
 
   await step('outages page shows the MDMS correlation and IEEE 1366 indices', async () => {

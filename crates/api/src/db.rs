@@ -1,4 +1,6 @@
-//! The API's own tables in SQLite: API tokens, the audit log and the command queue.
+//! The API's own tables in SQLite: API tokens and the audit log. (`api_command`, the
+//! command queue of earlier builds, is kept but no longer written: commands live in the HES
+//! command store, see [`crate::services::commands::CommandLog`].)
 //!
 //! They may live in the MDMS database file (the default of `gridedge api --db`) or in a file
 //! of their own: the tables are prefixed `api_` and never touch the MDMS schema or its

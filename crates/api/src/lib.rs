@@ -4,8 +4,9 @@
 //!
 //! - a REST API under `/api/v1` (axum): meters, readings with quality and version,
 //!   registers, VEE exceptions, interval edits and history, billing determinants, exports
-//!   (CSV, IEC 61968-9 CIM XML, NAESB ESPI XML), STS vends, commands (disconnect and
-//!   reconnect, followed to the meter's confirmation), events, outages and IEEE 1366
+//!   (CSV, IEC 61968-9 CIM XML, NAESB ESPI XML), STS vends, commands (disconnect,
+//!   reconnect, time sync, TOU change, load limit; followed to the meter's confirmation
+//!   with their history), events, outages and IEEE 1366
 //!   indices; JSON errors of one shape ([`error`]), UTC ISO 8601 ranges and cursor
 //!   pagination ([`query`]);
 //! - an OpenAPI 3 document generated from the code at `/api/openapi.json` ([`routes`]);
@@ -17,9 +18,9 @@
 //!
 //! Data comes from the MDMS store (`mdms::MeterDataStore`) and from small traits of this
 //! crate that the HES and MDMS subsystems implement ([`services`]): [`MeterRegistry`],
-//! [`EventSource`], [`OutageSource`], [`CommandService`] (with [`RelayControl`] for the
-//! built-in command queue). Each has a default implementation that works with what exists
-//! in one process: [`ApiBuilder`] wires them.
+//! [`EventSource`], [`OutageSource`], [`CommandService`]. Each has a default implementation
+//! that works with what exists in one process ([`ApiBuilder`] wires them) and one for the
+//! HES's persistent registry ([`HesRegistry`]) or the scale-out bus ([`BusCommands`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -51,10 +52,16 @@ pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use routes::app;
 pub use server::serve;
-pub use services::commands::{CommandKind, CommandRecord, CommandService, CommandState};
+pub use services::bus_commands::BusCommands;
+pub use services::commands::{
+    CommandDetail, CommandFilter, CommandHistoryEntry, CommandKind, CommandLog, CommandRecord, CommandService,
+    CommandState, NewCommand,
+};
 pub use services::events::{EventFilter, EventItem, EventSource, MemoryEventLog};
+pub use services::hes_commands::{CommandOutcomes, HesCommands};
 pub use services::mdms_events::MdmsEvents;
 pub use services::outages::{EventOutages, OutageItem, OutageRules, OutageSource};
 pub use services::registry::{InMemoryRegistry, MeterRegistry, ProvisionRequest, RegisteredMeter};
-pub use services::relay::{DlmsRelayControl, RelayControl, RelayOperation, RelayReadback, RelayState};
+pub use services::registry_store::HesRegistry;
+pub use services::relay::RelayState;
 pub use state::{ApiBuilder, ApiSettings, AppState};

@@ -12,12 +12,11 @@ use crate::auth::TokenStore;
 use crate::db::ApiDb;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
-use crate::services::command_queue::{CommandQueue, SharedCommandQueue};
 use crate::services::commands::CommandService;
 use crate::services::events::{EventSource, MemoryEventLog};
+use crate::services::hes_commands::{CommandOutcomes, HesCommands};
 use crate::services::outages::{EventOutages, OutageRules, OutageSource};
 use crate::services::registry::{InMemoryRegistry, MeterRegistry};
-use crate::services::relay::{DlmsRelayControl, RelayControl};
 
 /// The MDMS store behind a lock (`SqliteStore` is `Send`, not `Sync`). Handlers reach it
 /// through [`AppState::store`], which runs the closure on the blocking thread pool.
@@ -126,9 +125,10 @@ pub fn default_tou_schedule() -> Result<TouSchedule, ApiError> {
 
 /// Assembles an [`AppState`]: the MDMS store and the API database are required; every
 /// other part has a default that works with what exists in this process (an empty
-/// in-memory registry, an in-memory event log, outages derived from events, the SQLite
-/// command queue delivering over DLMS, no vending, the default TOU schedule, a new metrics
-/// registry).
+/// in-memory registry, an in-memory event log, outages derived from events, commands
+/// carried out in this process by the HES command service ([`HesCommands`], its store in
+/// memory unless [`ApiBuilder::command_store`] names a file), no vending, the default TOU
+/// schedule, a new metrics registry).
 pub struct ApiBuilder {
     store: Box<dyn MeterDataStore + Send>,
     db: ApiDb,
@@ -136,7 +136,7 @@ pub struct ApiBuilder {
     events: Option<Arc<dyn EventSource>>,
     outages: Option<Arc<dyn OutageSource>>,
     commands: Option<Arc<dyn CommandService>>,
-    relay: Option<Arc<dyn RelayControl>>,
+    command_store: Option<std::path::PathBuf>,
     vending: Option<VendingService>,
     tou: Option<TouSchedule>,
     metrics: Option<Arc<Metrics>>,
@@ -154,7 +154,7 @@ impl ApiBuilder {
             events: None,
             outages: None,
             commands: None,
-            relay: None,
+            command_store: None,
             vending: None,
             tou: None,
             metrics: None,
@@ -181,15 +181,16 @@ impl ApiBuilder {
         self
     }
 
-    /// The command service (default: the SQLite [`CommandQueue`]).
+    /// The command service (default: [`HesCommands`]).
     pub fn commands(mut self, commands: Arc<dyn CommandService>) -> Self {
         self.commands = Some(commands);
         self
     }
 
-    /// The relay control of the default command queue (default: [`DlmsRelayControl`]).
-    pub fn relay(mut self, relay: Arc<dyn RelayControl>) -> Self {
-        self.relay = Some(relay);
+    /// The SQLite file of the default command service's store (`hes::commands::CommandStore`
+    /// tables; may be the HES CLI's command database). Default: in memory.
+    pub fn command_store(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.command_store = Some(path.into());
         self
     }
 
@@ -217,17 +218,17 @@ impl ApiBuilder {
         self
     }
 
-    /// DLMS session timeouts of the default relay control.
+    /// DLMS session timeouts of the default command service.
     pub fn session_timeouts(mut self, timeouts: hes::SessionTimeouts) -> Self {
         self.timeouts = timeouts;
         self
     }
 
-    /// The state. Must be called inside a tokio runtime (the default command queue spawns
-    /// its delivery tasks there).
+    /// The state. Must be called inside a tokio runtime (the default command service spawns
+    /// its tasks there).
     ///
-    /// Errors: 500 when the command table cannot be recovered or the default schedule
-    /// cannot be built.
+    /// Errors: 500 when the command store cannot be opened or recovered or the default
+    /// schedule cannot be built.
     pub fn build(self) -> Result<AppState, ApiError> {
         let metrics = self.metrics.unwrap_or_default();
         let registry: Arc<dyn MeterRegistry> = self.registry.unwrap_or_else(|| Arc::new(InMemoryRegistry::new()));
@@ -239,12 +240,8 @@ impl ApiBuilder {
         let commands: Arc<dyn CommandService> = match self.commands {
             Some(c) => c,
             None => {
-                let relay = self.relay.unwrap_or_else(|| {
-                    Arc::new(DlmsRelayControl::new(registry.clone(), self.timeouts, metrics.clone()))
-                });
-                let queue =
-                    CommandQueue::new(self.db.clone(), relay, registry.clone(), events.clone(), metrics.clone())?;
-                Arc::new(SharedCommandQueue(Arc::new(queue)))
+                let outcomes = CommandOutcomes { events: events.clone(), metrics: metrics.clone() };
+                Arc::new(HesCommands::new(self.command_store.as_deref(), registry.clone(), self.timeouts, outcomes)?)
             }
         };
         let tou = match self.tou {

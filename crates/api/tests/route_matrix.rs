@@ -251,8 +251,11 @@ async fn every_route_is_allowed_or_refused_per_role() {
     assert!(tokens.revoke(4).unwrap());
     assert_eq!(tokens.create("victim", Role::Reader, "test").unwrap().info.id, 5);
     // Command 1 exists for GET /commands/{id}.
-    let first =
-        server.state.commands.submit(&model::MeterId::from("M1"), api::CommandKind::Reconnect, "setup").unwrap();
+    let first = server
+        .state
+        .commands
+        .submit(&model::MeterId::from("M1"), &hes::commands::CommandRequest::Reconnect, "setup")
+        .unwrap();
     assert_eq!(first.id, 1);
 
     let callers: [(&str, Option<&str>, Option<Role>); 6] = [

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod command_message;
 mod consume;
 mod error;
 mod in_process;
@@ -24,6 +25,7 @@ mod nats;
 mod shard;
 mod transport;
 
+pub use command_message::{CommandEnvelope, CommandResultEnvelope, CommandResultState, shard_key};
 pub use consume::{BatchVerdict, ConsumeOptions, ConsumeStats, consume};
 pub use error::BusError;
 pub use in_process::{InProcessBus, InProcessDelivery, InProcessPublisher, InProcessSubscriber};

@@ -66,17 +66,28 @@ impl BusMessage {
         Ok(BusMessage { kind, key: key.to_string(), id, payload })
     }
 
-    /// A `Readings` message for one collection session; its id is
-    /// `<meter>/<collected_at as Unix ms>`, so republishing the same session is recognised.
+    /// A `Readings` message for one delivery of a collection session; its id is
+    /// [`BusMessage::reading_id`], so republishing the same delivery is recognised.
     ///
     /// Errors: [`BusError::Encode`].
     pub fn reading(reading: &model::MeterReading) -> Result<Self, BusError> {
         BusMessage::json(MessageKind::Readings, &reading.meter.0, Self::reading_id(reading), reading)
     }
 
-    /// The content id of a collection session: `<meter>/<collected_at in Unix ms>`.
+    /// The content id of one delivery of a collection session:
+    /// `<meter>/<collected_at in Unix ms>/<first interval end in Unix ms>`, or
+    /// `<meter>/<collected_at in Unix ms>/r` for a delivery of register reads only.
+    ///
+    /// A session that reads a long load profile (a catch-up of several days) delivers it in
+    /// chunks with the same `collected_at`; the first interval end tells the chunks apart,
+    /// so JetStream's duplicate window drops only a chunk published twice, never the next
+    /// chunk of the session.
     pub fn reading_id(reading: &model::MeterReading) -> String {
-        format!("{}/{}", reading.meter.0, reading.collected_at.as_millisecond())
+        let session = format!("{}/{}", reading.meter.0, reading.collected_at.as_millisecond());
+        match reading.intervals.iter().map(|i| i.interval_end).min() {
+            Some(first) => format!("{session}/{}", first.as_millisecond()),
+            None => format!("{session}/r"),
+        }
     }
 
     /// Decodes the JSON payload.

@@ -111,7 +111,22 @@ fn subjects_are_safe_and_ids_stable() {
         registers: vec![],
         intervals: vec![],
     };
-    assert_eq!(BusMessage::reading_id(&reading), "GE00000042/1795255200123");
+    assert_eq!(BusMessage::reading_id(&reading), "GE00000042/1795255200123/r", "registers only");
+    // Two chunks of one catch-up session: same collected_at, told apart by their first
+    // interval end (otherwise JetStream's duplicate window would drop the second).
+    let chunk = |first_end: &str| {
+        let end: jiff::Timestamp = first_end.parse().expect("timestamp");
+        let interval = model::IntervalReading {
+            reading_type: model::ReadingType::ActiveEnergyImport,
+            interval_end: end,
+            value: 1.0,
+            quality: model::QualityFlags::default(),
+        };
+        model::MeterReading { intervals: vec![interval], ..reading.clone() }
+    };
+    let (first, second) = (chunk("2026-11-19T00:15:00Z"), chunk("2026-11-20T00:15:00Z"));
+    assert_eq!(BusMessage::reading_id(&first), "GE00000042/1795255200123/1795047300000");
+    assert_ne!(BusMessage::reading_id(&first), BusMessage::reading_id(&second));
     let encoded = BusMessage::reading(&reading).expect("encodes");
     assert_eq!(encoded.decode::<model::MeterReading>().expect("decodes"), reading);
 }

@@ -10,14 +10,11 @@
 //! * `vend`: sell prepayment credit: a 20-digit STS token for an amount, recorded;
 //! * `token enter`: deliver a token to a prepaid meter through the HES (Token gateway);
 //! * `mdms`: the MDMS store: VEE (edit, history, exceptions, accept, estimate, validate,
-//!   audit), billing determinants, transformer energy balance and water night flow;
-//! * `hes`: the Head-End System: registry (CSV provisioning), keys (encrypted at rest,
-//!   derivation, rotation by key_transfer), jobs, forced reads, and the scheduler (`hes run`);
-//! * `api`: the operator REST API (OpenAPI at /api/openapi.json, role tokens, hash-chained
-//!   audit, /metrics) and the web dashboard; `audit verify` checks the audit chain.
+//!   audit), billing determinants, transformer energy balance and water night flow.
 #![forbid(unsafe_code)]
 
 mod commands;
+mod services;
 
 use std::process::ExitCode;
 
@@ -47,14 +44,19 @@ enum Command {
     Vend(commands::vend::VendArgs),
     /// Prepayment tokens: deliver one to a meter through its Token gateway.
     Token(commands::token::TokenArgs),
+    /// Tracked commands to a meter: disconnect, reconnect, time-sync, tou, limit, fota; list, show.
+    #[command(name = "command")]
+    Control(commands::command::CommandArgs),
+    /// Firmware images: vendor key, signing, inspection.
+    Firmware(commands::firmware::FirmwareArgs),
     /// MDMS: VEE edits and queue, audit, billing determinants, energy balance, night flow.
     Mdms(commands::mdms::MdmsArgs),
-    /// Head-End System: registry, keys, jobs, on-demand reads, the scheduler.
-    Hes(commands::hes::HesArgs),
     /// Serve the operator API and the web dashboard (or manage API tokens).
     Api(commands::api::ApiArgs),
     /// Verify the hash chain of the API audit log.
     Audit(commands::audit::AuditArgs),
+    /// Head-End System: registry, keys, jobs, on-demand reads, the scheduler.
+    Hes(commands::hes::HesArgs),
 }
 
 fn main() -> ExitCode {
@@ -74,10 +76,12 @@ fn main() -> ExitCode {
         Command::Bench(a) => commands::bench::run(a),
         Command::Vend(a) => commands::vend::run(a),
         Command::Token(a) => commands::token::run(a),
+        Command::Control(a) => commands::command::run(a),
+        Command::Firmware(a) => commands::firmware::run(a),
         Command::Mdms(a) => commands::mdms::run(a),
-        Command::Hes(a) => commands::hes::run(a),
         Command::Api(a) => commands::api::run(a),
         Command::Audit(a) => commands::audit::run(a),
+        Command::Hes(a) => commands::hes::run(a),
     };
     match result {
         Ok(code) => code,

@@ -117,83 +117,106 @@ pub async fn run_campaign(
     let semaphore = Arc::new(Semaphore::new(config.concurrency.max(1)));
     let on_done = Arc::new(on_done);
     let mut tasks = tokio::task::JoinSet::new();
-    for (index, endpoint) in registry.meters().iter().cloned().enumerate() {
-        let plan = CollectionPlan {
-            since: since.get(&endpoint.serial).copied(),
-            history: config.history,
-            registers: config.registers,
-            load_profile: config.load_profile,
-        };
-        let config = config.clone();
-        let semaphore = semaphore.clone();
-        let sink = sink.clone();
-        let on_done = on_done.clone();
-        tasks.spawn(async move {
-            let mut attempt = 1;
-            let outcome = loop {
-                let result = {
-                    let _permit = semaphore.acquire().await.expect("semaphore is never closed");
-                    collect_meter(&endpoint, &plan, config.timeouts).await
-                };
-                match result {
-                    Ok(reading) => break Ok(reading),
-                    Err(e) if e.is_transient() && attempt < config.attempts => {
-                        tracing::debug!(meter = %endpoint.serial, attempt, error = %e, "retrying");
-                        attempt += 1;
-                        tokio::time::sleep(backoff_delay(&config, attempt, index as u64)).await;
-                    }
-                    Err(e) => break Err(e),
-                }
-            };
-            let ok = outcome.is_ok();
-            let result = match outcome {
-                Ok(reading) => {
-                    let summary = (
-                        reading.intervals.len(),
-                        distinct_ends(&reading),
-                        reading.registers.len(),
-                        reading.clock_drift_ms,
-                    );
-                    // The MDMS acknowledges by receiving; a closed sink means it stopped.
-                    match sink.send(reading).await {
-                        Ok(()) => Ok(summary),
-                        Err(_) => Err(MeterFailure {
-                            meter: endpoint.serial.clone(),
-                            attempts: attempt,
-                            error: CollectError::Value {
-                                what: "hand-over to MDMS".into(),
-                                detail: "sink closed".into(),
-                            },
-                        }),
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(meter = %endpoint.serial, attempts = attempt, %error, "collection failed");
-                    Err(MeterFailure { meter: endpoint.serial.clone(), attempts: attempt, error })
-                }
-            };
-            on_done(&endpoint.serial, ok && result.is_ok());
-            (attempt, result)
-        });
-    }
-    drop(sink);
     let mut report = CampaignReport { meters_total: registry.len(), ..CampaignReport::default() };
-    while let Some(joined) = tasks.join_next().await {
-        let Ok((attempts, result)) = joined else { continue };
-        report.retries += u64::from(attempts.saturating_sub(1));
-        match result {
-            Ok((values, ends, registers, drift)) => {
-                report.meters_ok += 1;
-                report.interval_values += values;
-                report.intervals += ends;
-                report.registers += registers;
-                report.max_abs_drift_ms = report.max_abs_drift_ms.max(drift.unwrap_or(0).abs());
+    // A meter's task is spawned only once a session slot is free for it (its first
+    // attempt runs on that permit), and finished tasks are collected as they end: a
+    // campaign of 10⁵ meters holds about `concurrency` tasks, not 10⁵.
+    let mut waiting = registry.meters().iter().enumerate();
+    let mut next = waiting.next();
+    while next.is_some() || !tasks.is_empty() {
+        tokio::select! {
+            biased;
+            Some(joined) = tasks.join_next(), if !tasks.is_empty() => record(&mut report, joined),
+            permit = semaphore.clone().acquire_owned(), if next.is_some() => {
+                let (Ok(permit), Some((index, endpoint))) = (permit, next.take()) else { break };
+                next = waiting.next();
+                let endpoint = endpoint.clone();
+                let plan = CollectionPlan {
+                    since: since.get(&endpoint.serial).copied(),
+                    history: config.history,
+                    registers: config.registers,
+                    load_profile: config.load_profile,
+                };
+                let config = config.clone();
+                let semaphore = semaphore.clone();
+                let sink = sink.clone();
+                let on_done = on_done.clone();
+                tasks.spawn(async move {
+                    let mut attempt = 1;
+                    let mut first_permit = Some(permit);
+                    let outcome = loop {
+                        let result = {
+                            let _permit = match first_permit.take() {
+                                Some(p) => p,
+                                None => semaphore.clone().acquire_owned().await.expect("semaphore is never closed"),
+                            };
+                            collect_meter(&endpoint, &plan, config.timeouts).await
+                        };
+                        match result {
+                            Ok(reading) => break Ok(reading),
+                            Err(e) if e.is_transient() && attempt < config.attempts => {
+                                tracing::debug!(meter = %endpoint.serial, attempt, error = %e, "retrying");
+                                attempt += 1;
+                                tokio::time::sleep(backoff_delay(&config, attempt, index as u64)).await;
+                            }
+                            Err(e) => break Err(e),
+                        }
+                    };
+                    let ok = outcome.is_ok();
+                    let result = match outcome {
+                        Ok(reading) => {
+                            let summary = (
+                                reading.intervals.len(),
+                                distinct_ends(&reading),
+                                reading.registers.len(),
+                                reading.clock_drift_ms,
+                            );
+                            // The MDMS acknowledges by receiving; a closed sink means it stopped.
+                            match sink.send(reading).await {
+                                Ok(()) => Ok(summary),
+                                Err(_) => Err(MeterFailure {
+                                    meter: endpoint.serial.clone(),
+                                    attempts: attempt,
+                                    error: CollectError::Value {
+                                        what: "hand-over to MDMS".into(),
+                                        detail: "sink closed".into(),
+                                    },
+                                }),
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(meter = %endpoint.serial, attempts = attempt, %error, "collection failed");
+                            Err(MeterFailure { meter: endpoint.serial.clone(), attempts: attempt, error })
+                        }
+                    };
+                    on_done(&endpoint.serial, ok && result.is_ok());
+                    (attempt, result)
+                });
             }
-            Err(f) => report.failures.push(f),
         }
     }
+    drop(sink);
     report.elapsed = started.elapsed();
     report
+}
+
+/// The outcome of one meter's task, as the task returns it.
+type MeterOutcome = (u32, Result<(usize, usize, usize, Option<i64>), MeterFailure>);
+
+/// Adds one finished meter task to the report.
+fn record(report: &mut CampaignReport, joined: Result<MeterOutcome, tokio::task::JoinError>) {
+    let Ok((attempts, result)) = joined else { return };
+    report.retries += u64::from(attempts.saturating_sub(1));
+    match result {
+        Ok((values, ends, registers, drift)) => {
+            report.meters_ok += 1;
+            report.interval_values += values;
+            report.intervals += ends;
+            report.registers += registers;
+            report.max_abs_drift_ms = report.max_abs_drift_ms.max(drift.unwrap_or(0).abs());
+        }
+        Err(f) => report.failures.push(f),
+    }
 }
 
 fn distinct_ends(r: &MeterReading) -> usize {

@@ -1,15 +1,19 @@
 //! One meter's collection session (what an HES "meter read" job does):
 //!
 //! 1. open the association (AARQ/AARE);
-//! 2. read the Clock (0.0.1.0.0.255 attr 2) and measure the meter's drift against the
-//!    HES clock (meter time minus the midpoint of the request's round trip);
-//! 3. read the serial number (0.0.96.1.0.255) and check it against the registry;
-//! 4. read the energy and instantaneous registers with their scaler_unit (one GET with
-//!    list when the meter negotiated multiple references);
-//! 5. read load profile 1 (1.0.99.1.0.255): capture objects, capture period, then the
-//!    buffer by range (selective access selector 1 on the clock) from the last stored
-//!    interval to the meter's current time; block transfer handles large answers;
-//! 6. release (RLRQ/RLRE).
+//! 2. in one GET with list when the meter negotiated multiple references (else one GET
+//!    each): the Clock (0.0.1.0.0.255 attr 2), the serial number (0.0.96.1.0.255), the
+//!    energy and instantaneous registers with their scaler_unit, and load profile 1's
+//!    capture objects and capture period; the meter's drift against the HES clock is its
+//!    time minus the midpoint of that round trip; the serial is checked against the
+//!    registry;
+//! 3. read load profile 1 (1.0.99.1.0.255) buffer by range (selective access selector 1
+//!    on the clock) from the last stored interval to the meter's current time, in one
+//!    GET; block transfer handles large answers;
+//! 4. release (RLRQ/RLRE).
+//!
+//! Round trips: AARQ, reply_to_HLS_authentication (with HLS only), the list, the profile,
+//! RLRQ: four, or five with HLS, whatever the number of registers.
 
 use std::collections::HashMap;
 
@@ -18,7 +22,9 @@ use dlms::data::Data;
 use dlms::datetime::{ClockStatus, CosemDateTime};
 use dlms::obis::codes;
 use dlms::unit::ScalerUnit;
-use dlms::xdlms::{CaptureObjectDefinition, CosemAttributeDescriptor, RangeDescriptor, SelectiveAccess};
+use dlms::xdlms::{
+    CaptureObjectDefinition, CosemAttributeDescriptor, DataAccessResult, RangeDescriptor, SelectiveAccess,
+};
 use jiff::{SignedDuration, Timestamp};
 use model::{MeterId, MeterReading, ReadingType, RegisterRead};
 use thiserror::Error;
@@ -92,17 +98,37 @@ fn attr(class_id: u16, obis: Obis, attribute: i8) -> CosemAttributeDescriptor {
     CosemAttributeDescriptor::new(class_id, obis, attribute)
 }
 
-/// Reads the meter's clock and returns (meter time as read, meter time UTC, drift ms).
-async fn read_clock(session: &mut DlmsSession) -> Result<(CosemDateTime, Timestamp, i64), CollectError> {
-    let before = Timestamp::now();
-    let clock = session.get(attr(8, codes::CLOCK, 2), None).await?;
-    let after = Timestamp::now();
+/// The meter's clock as read: (meter time as read, meter time UTC, drift ms against the
+/// midpoint of the round trip from `before` to `after`).
+fn clock_reading(
+    clock: &Data,
+    before: Timestamp,
+    after: Timestamp,
+) -> Result<(CosemDateTime, Timestamp, i64), CollectError> {
     let dt =
         clock.as_date_time().ok_or_else(|| CollectError::Clock(format!("clock time is not a date-time: {clock:?}")))?;
     let meter_now = dt.to_utc().map_err(|e| CollectError::Clock(e.to_string()))?;
     let midpoint = before + (after.duration_since(before) / 2);
     let drift_ms = meter_now.duration_since(midpoint).as_millis() as i64;
     Ok((dt, meter_now, drift_ms))
+}
+
+/// The value of an attribute read in a list, or the meter's refusal as the error a single
+/// GET of it would have given.
+fn required<'a>(
+    result: Option<&'a Result<Data, DataAccessResult>>,
+    attribute: &CosemAttributeDescriptor,
+) -> Result<&'a Data, CollectError> {
+    match result {
+        Some(Ok(d)) => Ok(d),
+        Some(Err(r)) => Err(CollectError::Session(SessionError::GetRefused {
+            class_id: attribute.class_id,
+            obis: attribute.instance_id,
+            attribute: attribute.attribute_id,
+            result: *r,
+        })),
+        None => Err(CollectError::Session(SessionError::UnexpectedEvent("get-response-with-list without this result"))),
+    }
 }
 
 fn text_of(d: &Data) -> Option<String> {
@@ -120,27 +146,43 @@ pub async fn collect_meter(
 ) -> Result<MeterReading, CollectError> {
     let mut session = DlmsSession::open(endpoint, timeouts).await?;
     let collected_at = Timestamp::now();
-    let (meter_clock, meter_now, drift_ms) = read_clock(&mut session).await?;
 
-    let serial_data = session.get(attr(1, codes::SERIAL_NUMBER, 2), None).await?;
-    let serial = text_of(&serial_data)
-        .ok_or_else(|| CollectError::Value { what: "serial number".into(), detail: format!("{serial_data:?}") })?;
-    if serial != endpoint.serial.0 {
-        return Err(CollectError::SerialMismatch { expected: endpoint.serial.clone(), reported: serial });
-    }
-
-    // Values and scaler_units of every register in one round trip where possible.
-    let mut descriptors = Vec::with_capacity(REGISTERS.len() * 2);
+    // Clock, serial, every register's value and scaler_unit and the profile's layout in
+    // one round trip where possible.
+    let lp = codes::LOAD_PROFILE_1;
+    let clock_attr = attr(8, codes::CLOCK, 2);
+    let serial_attr = attr(1, codes::SERIAL_NUMBER, 2);
+    let (capture_objects_attr, capture_period_attr) = (attr(7, lp, 3), attr(7, lp, 4));
+    let mut descriptors = Vec::with_capacity(4 + REGISTERS.len() * 2);
+    descriptors.push(clock_attr);
+    descriptors.push(serial_attr);
     for t in REGISTERS {
         let obis = Obis(t.obis());
         descriptors.push(attr(3, obis, 2));
         descriptors.push(attr(3, obis, 3));
     }
+    if plan.load_profile {
+        descriptors.push(capture_objects_attr);
+        descriptors.push(capture_period_attr);
+    }
+    let before = Timestamp::now();
     let results = session.get_many(&descriptors).await?;
+    let after = Timestamp::now();
+    let (meter_clock, meter_now, drift_ms) = clock_reading(required(results.first(), &clock_attr)?, before, after)?;
+
+    let serial_data = required(results.get(1), &serial_attr)?;
+    let serial = text_of(serial_data)
+        .ok_or_else(|| CollectError::Value { what: "serial number".into(), detail: format!("{serial_data:?}") })?;
+    if serial != endpoint.serial.0 {
+        return Err(CollectError::SerialMismatch { expected: endpoint.serial.clone(), reported: serial });
+    }
+
+    let register_results = results.get(2..2 + REGISTERS.len() * 2).unwrap_or_default();
     let mut scalers: HashMap<Obis, ScalerUnit> = HashMap::new();
     let mut registers = Vec::new();
-    for (t, pair) in REGISTERS.iter().zip(results.chunks(2)) {
-        let (Ok(value), Ok(su)) = (&pair[0], &pair[1]) else { continue };
+    for (t, pair) in REGISTERS.iter().zip(register_results.chunks(2)) {
+        let [value, su] = pair else { continue };
+        let (Ok(value), Ok(su)) = (value, su) else { continue };
         let su = ScalerUnit::from_data(su).map_err(|e| CollectError::Value {
             what: format!("{} scaler_unit", Obis(t.obis())),
             detail: e.to_string(),
@@ -158,10 +200,10 @@ pub async fn collect_meter(
     let mut intervals = Vec::new();
     let mut interval_length_s = 900;
     if plan.load_profile {
-        let lp = codes::LOAD_PROFILE_1;
-        let capture_objects = session.get(attr(7, lp, 3), None).await?;
-        let columns = profile::parse_capture_objects(&capture_objects)?;
-        let period = session.get(attr(7, lp, 4), None).await?;
+        let layout_at = 2 + REGISTERS.len() * 2;
+        let capture_objects = required(results.get(layout_at), &capture_objects_attr)?;
+        let columns = profile::parse_capture_objects(capture_objects)?;
+        let period = required(results.get(layout_at + 1), &capture_period_attr)?;
         interval_length_s = period
             .as_integer()
             .and_then(|p| u32::try_from(p).ok())

@@ -20,7 +20,7 @@ pub struct HdlcTransport<S> {
 
 impl<S: AsyncRead + AsyncWrite + Unpin> HdlcTransport<S> {
     /// Opens the link: SNRM, then waits for the UA (the link's own retries and response
-    /// timeout apply). `client_sap` is the HDLC client address (16 public, 1 management);
+    /// timeout apply: see [`link_retry_ms`]). `client_sap` is the HDLC client address (16 public, 1 management);
     /// the server address is `server_logical` (upper) and, when given, `server_physical`
     /// (lower; gridedge meters use 17), which makes a 2-byte address.
     ///
@@ -42,7 +42,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> HdlcTransport<S> {
         }
         .map_err(bad)?;
         let mut config = HdlcClientConfig::new(client, server);
-        config.response_timeout_ms = response_timeout.as_millis().min(u64::MAX as u128) as u64;
+        config.response_timeout_ms = link_retry_ms(response_timeout, config.max_retries);
         config.max_apdu_len = max_apdu_len;
         let mut t =
             HdlcTransport { stream, link: HdlcClient::new(config), started: Instant::now(), buf: vec![0; 4096] };
@@ -129,5 +129,29 @@ impl<S: AsyncRead + AsyncWrite + Unpin> HdlcTransport<S> {
         if self.link.disconnect(now).is_ok() {
             let _ = tokio::time::timeout(Duration::from_secs(2), self.next_event()).await;
         }
+    }
+}
+
+/// The HDLC link's own response timeout (IEC 62056-46 §6.4.4: the time after which the
+/// primary station polls again with P = 1), ms, for a session whose response timeout is
+/// `session_timeout`: the session's budget shared by the first try and `max_retries` polls
+/// (10 s and 3 retries give 2.5 s), at least 500 ms. A lost frame on a lossy link (PLC,
+/// RF) is then recovered by N(S)/N(R) and polling well before the session gives up on the
+/// response; with the whole session timeout as the link's timer, the first lost frame
+/// would already exhaust it.
+pub fn link_retry_ms(session_timeout: Duration, max_retries: u32) -> u64 {
+    let total = session_timeout.as_millis().min(u128::from(u64::MAX)) as u64;
+    (total / (u64::from(max_retries) + 1)).max(500)
+}
+
+#[cfg(test)]
+mod link_retry_tests {
+    use super::*;
+
+    #[test]
+    fn the_link_retries_several_times_within_the_session_timeout() {
+        assert_eq!(link_retry_ms(Duration::from_secs(10), 3), 2_500);
+        assert_eq!(link_retry_ms(Duration::from_secs(30), 2), 10_000);
+        assert_eq!(link_retry_ms(Duration::from_millis(800), 3), 500, "never below 500 ms");
     }
 }

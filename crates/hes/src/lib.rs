@@ -15,15 +15,19 @@
 //! | [`registry_store`] | the persistent registry (SQLite): meters with transport, security, grid location, DCU, type, status; CSV provisioning |
 //! | [`key_store`] | per-meter keys encrypted at rest, derivation (HKDF-SHA-256), invocation counters per key, key rotation |
 //! | [`scheduler`] | jobs (billing, load-profile catch-up, instantaneous, on-demand) with priorities, limits, retries, breaker; persisted |
-//! | [`push_listener`] | meters' pushes (data-notification, event-notification) received over TCP, deciphered, decoded and handed to a channel |
+//! | [`commands`] | commands to meters (disconnect/reconnect, time sync, TOU, load limit, firmware), tracked queued → sent → confirmed/failed with an audit log in SQLite |
+//! | [`push_listener`] | meters' pushes (data-notification, event-notification) received over TCP or UDP, deciphered, decoded and handed to a channel |
+//! | [`push_intake`] | pushed alarms (Alarm register 1 / descriptor bits) → IEC 61968-9 EndDeviceEvents with CIM event type codes, published on the bus |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod campaign;
 pub mod collector;
+pub mod commands;
 pub mod hdlc_transport;
 pub mod key_store;
 pub mod profile;
+pub mod push_intake;
 pub mod push_listener;
 pub mod registry;
 pub mod registry_store;
@@ -36,6 +40,6 @@ pub mod transport;
 
 pub use campaign::{CampaignConfig, CampaignReport, MeterFailure, run_campaign};
 pub use collector::{CollectError, CollectionPlan, collect_meter};
-pub use push_listener::{PushContent, PushListener, PushListenerConfig, PushMessage, PushSecurity};
+pub use push_listener::{PushContent, PushListener, PushListenerConfig, PushMessage, PushSecurity, UdpPushListener};
 pub use registry::{MeterEndpoint, Registry};
 pub use session::{DlmsSession, SessionError, SessionTimeouts};

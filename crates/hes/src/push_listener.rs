@@ -8,7 +8,9 @@
 //!
 //! The decoding is the pure [`PushDecoder`]; [`PushListener`] is the thin socket loop
 //! around it (one task per connection). A push that cannot be decoded or deciphered is
-//! logged and dropped; the connection stays open.
+//! logged and dropped; the connection stays open. [`UdpPushListener`] is the same over
+//! UDP (IEC 62056-47 UDP: one wrapper frame per datagram, port 4059), with one decoder per
+//! sender address and wPort.
 //!
 //! Meter identification: a ciphered push names its sender's system title, mapped to the
 //! meter's serial by the security table. An unciphered data-notification identifies the
@@ -35,7 +37,7 @@ use jiff::Timestamp;
 use model::MeterId;
 use thiserror::Error;
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
+use tokio::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -363,6 +365,84 @@ impl PushListener {
                 },
                 () = tx.closed() => return,
                 Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+    }
+}
+
+/// Most senders a [`UdpPushListener`] keeps a decoder for (their General-Block-Transfer
+/// reassembly); beyond it the decoders are dropped and started afresh.
+pub const MAX_UDP_SENDERS: usize = 100_000;
+
+/// A UDP listener for meter pushes: each datagram holds one IEC 62056-47 wrapper frame
+/// (IEC 62056-47 §7 UDP; the DLMS/COSEM port is 4059), decoded by the same
+/// [`PushDecoder`] as over TCP.
+#[derive(Debug)]
+pub struct UdpPushListener {
+    socket: UdpSocket,
+    config: Arc<PushListenerConfig>,
+}
+
+impl UdpPushListener {
+    /// Binds the listener (e.g. `0.0.0.0:4059`, or port 0 for any free port).
+    ///
+    /// # Errors
+    /// The socket error.
+    pub async fn bind(address: impl ToSocketAddrs, config: PushListenerConfig) -> std::io::Result<Self> {
+        Ok(UdpPushListener { socket: UdpSocket::bind(address).await?, config: Arc::new(config) })
+    }
+
+    /// The address the listener is bound to.
+    ///
+    /// # Errors
+    /// The socket error.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Receives datagrams and sends every decoded push to `tx`, until the receiver is
+    /// dropped. A datagram that is not exactly one wrapper frame, or whose push does not
+    /// decode, is logged and dropped; receive errors are logged and the loop goes on.
+    pub async fn run(self, tx: mpsc::Sender<PushMessage>) {
+        let mut decoders: HashMap<(SocketAddr, u16), PushDecoder> = HashMap::new();
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let (n, peer) = tokio::select! {
+                received = self.socket.recv_from(&mut buf) => match received {
+                    Ok(r) => r,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "push listener (UDP): receive failed");
+                        continue;
+                    }
+                },
+                () = tx.closed() => return,
+            };
+            let datagram = buf.get(..n).unwrap_or_default();
+            let frame = match WrapperFrame::parse_with_limit(datagram, self.config.max_apdu_len) {
+                Ok(Some((frame, used))) if used == n => frame,
+                Ok(_) => {
+                    tracing::warn!(%peer, bytes = n, "push listener (UDP): datagram is not one wrapper frame");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, "push listener (UDP): invalid wrapper frame");
+                    continue;
+                }
+            };
+            if decoders.len() >= MAX_UDP_SENDERS && !decoders.contains_key(&(peer, frame.source_wport)) {
+                decoders.clear();
+            }
+            let decoder =
+                decoders.entry((peer, frame.source_wport)).or_insert_with(|| PushDecoder::new(self.config.clone()));
+            let source = PushSource { peer, source_wport: frame.source_wport };
+            match decoder.decode(&frame.apdu, source) {
+                Ok(Some(message)) => {
+                    if tx.send(message).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(%peer, error = %e, "push listener (UDP): push dropped"),
             }
         }
     }

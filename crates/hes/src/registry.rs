@@ -1,5 +1,6 @@
 //! The meter registry: what the HES must know to open a session with each meter.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use dlms::association::Authentication;
@@ -33,10 +34,14 @@ pub struct MeterEndpoint {
 }
 
 /// The set of meters the HES collects. In-memory for the single-process deployment; the
-/// fleet simulator or a provisioning import fills it.
+/// fleet simulator or a provisioning import fills it. Adding, replacing and finding a meter
+/// by serial take constant time (an index by serial), so 10⁵ meters load in well under a
+/// second.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     meters: Vec<MeterEndpoint>,
+    /// Position of each serial in `meters`.
+    index: HashMap<MeterId, usize>,
 }
 
 impl Registry {
@@ -47,15 +52,18 @@ impl Registry {
 
     /// Adds or replaces (by serial) a meter.
     pub fn upsert(&mut self, endpoint: MeterEndpoint) {
-        match self.meters.iter_mut().find(|m| m.serial == endpoint.serial) {
+        match self.index.get(&endpoint.serial).and_then(|&i| self.meters.get_mut(i)) {
             Some(m) => *m = endpoint,
-            None => self.meters.push(endpoint),
+            None => {
+                self.index.insert(endpoint.serial.clone(), self.meters.len());
+                self.meters.push(endpoint);
+            }
         }
     }
 
     /// The meter with this serial.
     pub fn get(&self, serial: &MeterId) -> Option<&MeterEndpoint> {
-        self.meters.iter().find(|m| &m.serial == serial)
+        self.index.get(serial).and_then(|&i| self.meters.get(i))
     }
 
     /// All meters, in insertion order.

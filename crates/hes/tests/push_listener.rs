@@ -231,7 +231,7 @@ async fn retries_then_reports_an_unreachable_destination() {
         Err(PushError::Send { attempts, .. }) => assert_eq!(attempts, 3),
         other => panic!("{other:?}"),
     }
-    // Destinations that are not host:port, and transports other than TCP.
+    // Destinations that are not host:port, and transports other than TCP and UDP.
     for (bad, want) in [(b"no-port".to_vec(), "destination"), (b"host:99999".to_vec(), "destination")] {
         let mut m = meter.lock().unwrap();
         m.push_setup_mut().unwrap().send_destination_and_method.destination = bad;
@@ -239,10 +239,10 @@ async fn retries_then_reports_an_unreachable_destination() {
         assert!(e.to_string().contains(want), "{e}");
     }
     let mut m = meter.lock().unwrap();
-    m.push_setup_mut().unwrap().send_destination_and_method.transport_service = 1;
+    m.push_setup_mut().unwrap().send_destination_and_method.transport_service = 2;
     assert!(matches!(
         prepare_data_notification(&mut m, now(), &PushDelivery::default()),
-        Err(PushError::UnsupportedTransport(1))
+        Err(PushError::UnsupportedTransport(2))
     ));
 }
 

@@ -19,6 +19,18 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
+    /// The PostgreSQL server or client reported an error (connection lost, constraint
+    /// violated, server unreachable); `context` names the operation that was running.
+    #[cfg(feature = "postgres")]
+    #[error("PostgreSQL error while {context}: {source}")]
+    Postgres {
+        /// What the store was doing, e.g. "copying interval values into the staging table".
+        context: &'static str,
+        /// The client's error (carries the server's SQLSTATE when there is one).
+        #[source]
+        source: postgres::Error,
+    },
+
     /// The database file was written by a newer gridedge with a schema this build does not
     /// know (`PRAGMA user_version` is higher than [`SCHEMA_VERSION`](crate::SCHEMA_VERSION)).
     #[error("database schema version {found} is newer than the {supported} this build supports")]

@@ -7,8 +7,9 @@
 //! by difference ([`consumption`]).
 //!
 //! - [`MeterDataStore`]: the storage trait (idempotent, append-only, versioned ingest; range,
-//!   history and daily-consumption queries). Backends: [`SqliteStore`] (embedded, WAL);
-//!   PostgreSQL is planned behind the same trait and test suite.
+//!   history and daily-consumption queries). Backends: [`SqliteStore`] (embedded, WAL) and, behind the
+//!   `postgres` feature, `PgStore` (PostgreSQL system of record, monthly partitions, binary
+//!   COPY ingest); the same conformance suite runs on both.
 //! - [`consumption`]: pure functions over interval series (local days in an IANA time zone).
 //!
 //! Everything is UTC inside; local time appears only in [`consumption`], at the edge.
@@ -18,13 +19,19 @@
 pub mod analytics;
 pub mod billing;
 pub mod consumption;
+mod epoch;
 mod error;
 pub mod export;
 pub mod import;
 mod ingest_check;
+mod known_versions;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 mod store;
 
+#[cfg(feature = "postgres")]
+pub use self::postgres::{PG_SCHEMA_VERSION, PgStore};
 pub use consumption::DailyConsumption;
 pub use error::StoreError;
 pub use ingest_check::check_ingestible;
@@ -39,4 +46,5 @@ pub mod outage;
 pub mod reliability;
 pub mod topology;
 pub mod vee;
+mod vee_run;
 pub use store::{EditOutcome, EstimationReport, IngestOutcome, IntervalVersion};

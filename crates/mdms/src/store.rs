@@ -168,8 +168,8 @@ pub struct StoreSummary {
     pub collections: u64,
 }
 
-/// Storage of IEC 61968-9 meter readings: the interface every MDMS backend (SQLite now,
-/// PostgreSQL later) implements, so the same test suite runs on each.
+/// Storage of IEC 61968-9 meter readings: the interface every MDMS backend (SQLite, and
+/// PostgreSQL behind the `postgres` feature) implements, so the same test suite runs on each.
 ///
 /// Rules every backend keeps:
 /// - Ingest is idempotent and append-only. A value whose key (meter, reading type, UTC
@@ -214,6 +214,33 @@ pub trait MeterDataStore {
     ///
     /// Errors: as [`MeterDataStore::ingest_from`].
     fn ingest_validated(&mut self, reading: &MeterReading, source: &str) -> Result<IngestOutcome, StoreError>;
+
+    /// Stores many collection sessions (of any meters, in the given order) as one
+    /// transaction, recording `source` as their origin: the MDMS ingest task hands over
+    /// whatever the bus has delivered since its last commit (a group commit).
+    ///
+    /// The stored values and the returned ingest counts are those of ingesting the readings
+    /// one after the other with [`MeterDataStore::ingest_validated`]: a value repeated inside
+    /// the batch, or already stored, is a duplicate; a different value for the same key
+    /// becomes the next version, in batch order. `Ok` comes only after the whole batch is
+    /// committed; on `Err` nothing of the batch is stored.
+    ///
+    /// With VEE enabled, validation (and automatic estimation) runs once per channel the
+    /// batch touched, over the whole local days of all its intervals in the batch, after
+    /// all of them are stored and inside the same transaction, so findings reflect the
+    /// state at commit. Element `i` of the result holds reading `i`'s ingest counts and
+    /// the validation of the channels whose last delivery in the batch was reading `i`
+    /// (summing the elements gives the batch's totals). Backends override this to make it
+    /// one transaction; the provided implementation checks every reading first, so
+    /// refused input ([`StoreError::EmptyMeterId`], [`StoreError::NonFiniteValue`]) writes
+    /// nothing, and then ingests the readings one at a time (not atomic against backend
+    /// errors).
+    ///
+    /// Errors: as [`MeterDataStore::ingest_from`], for the first reading that fails.
+    fn ingest_batch(&mut self, readings: &[MeterReading], source: &str) -> Result<Vec<IngestOutcome>, StoreError> {
+        readings.iter().try_for_each(crate::check_ingestible)?;
+        readings.iter().map(|r| self.ingest_validated(r, source)).collect()
+    }
 
     /// Replaces the VEE configuration used from the next ingest on.
     ///

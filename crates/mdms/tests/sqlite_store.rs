@@ -37,8 +37,8 @@ fn file_uses_wal_and_records_the_schema_version() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!((mode.as_str(), version), ("wal", 2));
-    assert_eq!(SCHEMA_VERSION, 2);
+    assert_eq!((mode.as_str(), version), ("wal", 3));
+    assert_eq!(SCHEMA_VERSION, 3);
     let reading_types: i64 = conn.query_row("SELECT COUNT(*) FROM reading_type", [], |r| r.get(0)).unwrap();
     assert_eq!(reading_types, ReadingType::ALL.len() as i64);
     let obis: String =

@@ -472,7 +472,7 @@ fn a_version_1_database_is_migrated_to_version_2() {
     let mut store = SqliteStore::open(&path).unwrap();
     let version: i64 =
         rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!((version, SCHEMA_VERSION), (2, 2));
+    assert_eq!((version, SCHEMA_VERSION), (3, 3));
     let (from, to) = everything();
     let stored = store.interval_readings(&m1(), AP, from, to).unwrap();
     let got: Vec<(Timestamp, f64, u32, &str)> =

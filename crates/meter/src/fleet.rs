@@ -1,6 +1,13 @@
 //! The fleet runner: N simulated meters in one process, each a DLMS server on its own
 //! TCP listener (its own "IP endpoint", as a cellular or Ethernet meter has), so the HES
 //! opens a real TCP session per meter.
+//!
+//! * [`Fleet`]: every meter built at start and kept, each on an OS-assigned port of one
+//!   address; for tests and demos of up to a few thousand meters that inspect the meters'
+//!   state directly.
+//! * [`lazy::LazyFleet`]: 10⁵ meters and more, each on its own loopback address, built
+//!   from its seed only while a connection to it is open (16 bytes per meter in between),
+//!   with per-meter suite 0 keys; what `gridedge bench collect` runs.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -10,6 +17,9 @@ use tokio::task::JoinSet;
 
 use crate::tcp_server::{MeterServerConfig, serve};
 use crate::{MeterConfig, MeterConfigError, SimulatedMeter};
+
+pub mod lazy;
+mod slot_counters;
 
 /// One running meter of the fleet.
 #[derive(Debug, Clone)]
@@ -44,6 +54,13 @@ pub enum FleetError {
         /// The socket error.
         source: std::io::Error,
     },
+    /// The fleet's addresses do not fit 127.0.0.0/8 from its first address on (or the
+    /// fleet is empty).
+    #[error("{0} meters do not fit the loopback range 127.0.0.0/8 from the first address on (or none)")]
+    AddressRange(usize),
+    /// No meter has this index.
+    #[error("the fleet has no meter {0}")]
+    NoSuchMeter(usize),
 }
 
 /// The serial number of fleet meter `index` (0-based): `GE` and 8 digits, e.g.

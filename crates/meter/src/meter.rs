@@ -8,18 +8,24 @@ use dlms::xdlms::{ActionResult, CosemAttributeDescriptor, CosemMethodDescriptor,
 use jiff::Timestamp;
 use thiserror::Error;
 
+use crate::alarm::{AlarmConfig, AlarmState, STATUS_POWER_DOWN};
+use crate::firmware::FirmwareConfig;
 use crate::metrology::load_model::{INTERVAL_MS, LoadModel, LoadModelConfig};
 use crate::metrology::noise::{Stream, uniform};
 use crate::metrology::registers::EnergyRegisters;
 use crate::metrology::{InstantaneousValues, Metrology};
+use crate::objects::activity_calendar::ActivityCalendar;
 use crate::objects::association_ln::{AssociationContext, object_list};
 use crate::objects::clock::MeterClock;
 use crate::objects::credit::CreditObject;
 use crate::objects::disconnect_control::{ControlMode, DisconnectControl, RelayTrigger};
+use crate::objects::image_transfer::ImageTransfer;
+use crate::objects::limiter::Limiter;
 use crate::objects::profile_generic::{
     self, BufferSelection, CAPTURE_PERIOD_S, ProfileEntry, ProfileWindow, STATUS_CLOCK_ADJUSTED,
     STATUS_DAYLIGHT_SAVING, STATUS_SUPPLY_DISCONNECTED,
 };
+use crate::objects::register_activation;
 use crate::objects::security_setup::SecuritySetup;
 use crate::objects::token_gateway::TokenDeliveryMethod;
 use crate::objects::{
@@ -56,12 +62,20 @@ pub struct MeterConfig {
     pub control_mode: ControlMode,
     /// Largest clock drift, ms; each meter's drift is uniform in ±this. Default 5000.
     pub max_clock_drift_ms: u32,
+    /// Largest clock rate error, ppm (≤ 1000); each meter's rate is uniform in ±this and
+    /// accumulates from each time setting on (see [`crate::objects::clock`]). Default 0.
+    pub max_clock_rate_ppm: u32,
+    /// Firmware version, vendor key and image block size (see [`crate::firmware`]).
+    pub firmware: FirmwareConfig,
     /// Prepaid mode (token gateway, credit, relay by credit; see [`crate::prepayment`]).
     /// Default `None`: a credit (post-paid) meter.
     pub prepayment: Option<PrepaymentConfig>,
     /// The Push setup object 0.0.25.9.0.255 with its initial attributes (see
     /// [`crate::push`]). Default `None`: the meter does not push.
     pub push: Option<PushSetup>,
+    /// Alarm register, filter and the alarm Push setup 0.4.25.9.0.255 (see
+    /// [`crate::alarm`]). Default: every alarm enabled, no push destination.
+    pub alarm: AlarmConfig,
 }
 
 impl Default for MeterConfig {
@@ -73,8 +87,11 @@ impl Default for MeterConfig {
             profile_entries: 96 * 60,
             control_mode: ControlMode::Mode4,
             max_clock_drift_ms: 5_000,
+            max_clock_rate_ppm: 0,
+            firmware: FirmwareConfig::default(),
             prepayment: None,
             push: None,
+            alarm: AlarmConfig::default(),
         }
     }
 }
@@ -95,6 +112,12 @@ pub enum MeterConfigError {
     /// `profile_entries` is 0 or above [`MAX_PROFILE_ENTRIES`].
     #[error("invalid profile_entries {0}: 1..={MAX_PROFILE_ENTRIES}")]
     InvalidProfileEntries(u32),
+    /// The firmware version or image block size is invalid.
+    #[error("invalid firmware configuration: version 1..=32 printable ASCII, image block size 16..=4096")]
+    InvalidFirmware,
+    /// The clock rate error is above 1000 ppm.
+    #[error("invalid clock rate {0} ppm: at most 1000")]
+    InvalidClockRate(u32),
     /// The prepayment configuration is invalid.
     #[error("invalid prepayment configuration: {0}")]
     InvalidPrepayment(#[from] PrepaymentConfigError),
@@ -113,6 +136,13 @@ pub struct SimulatedMeter {
     prepayment: Option<Prepayment>,
     push: Option<PushSetup>,
     security_setup: Option<SecuritySetup>,
+    calendar: ActivityCalendar,
+    limiter: Limiter,
+    image_transfer: ImageTransfer,
+    firmware_version: String,
+    alarm: AlarmState,
+    /// SET and ACTION requests served so far (see [`SimulatedMeter::revision`]).
+    revision: u64,
 }
 
 impl SimulatedMeter {
@@ -134,24 +164,47 @@ impl SimulatedMeter {
         if config.profile_entries == 0 || config.profile_entries > MAX_PROFILE_ENTRIES {
             return Err(MeterConfigError::InvalidProfileEntries(config.profile_entries));
         }
+        if !config.firmware.is_valid() {
+            return Err(MeterConfigError::InvalidFirmware);
+        }
+        if config.max_clock_rate_ppm > crate::objects::clock::MAX_RATE_PPM as u32 {
+            return Err(MeterConfigError::InvalidClockRate(config.max_clock_rate_ppm));
+        }
         let model = LoadModel::new(seed, &config.load, config.time_zone);
         let metrology = Metrology::new(model, config.commissioning.as_millisecond());
         let max_drift = f64::from(config.max_clock_drift_ms);
         let drift_ms = ((uniform(seed, Stream::ClockDrift, 0) * 2.0 - 1.0) * max_drift).round() as i64;
+        let max_rate = f64::from(config.max_clock_rate_ppm);
+        let rate_ppm = ((uniform(seed, Stream::ClockDrift, 1) * 2.0 - 1.0) * max_rate).round() as i32;
         let prepayment = config.prepayment.as_ref().map(|p| Prepayment::new(p, &metrology)).transpose()?;
         let push = config.push.clone();
+        let alarm = AlarmState::new(&config.alarm);
         Ok(SimulatedMeter {
             serial: serial.to_string(),
             seed,
-            clock: MeterClock::new(config.time_zone, drift_ms),
+            clock: MeterClock::new(config.time_zone, drift_ms).with_rate_ppm(rate_ppm),
             relay: DisconnectControl::new(config.control_mode),
             metrology,
+            calendar: ActivityCalendar::default(),
+            limiter: Limiter::default(),
+            image_transfer: ImageTransfer::new(config.firmware.image_block_size),
+            firmware_version: config.firmware.version.clone(),
             config,
             association: AssociationContext::default(),
             prepayment,
             push,
             security_setup: None,
+            alarm,
+            revision: 0,
         })
+    }
+
+    /// How many SET and ACTION requests the meter has served since it was built (whatever
+    /// their result). 0 means its state is still exactly what its seed, configuration and the
+    /// time give, so a fleet may drop it and build it again from the seed (see
+    /// [`crate::fleet::lazy`]).
+    pub fn revision(&self) -> u64 {
+        self.revision
     }
 
     /// The serial number (Data 0.0.96.1.0.255).
@@ -187,6 +240,86 @@ impl SimulatedMeter {
     /// The disconnector state.
     pub fn disconnect_control(&self) -> &DisconnectControl {
         &self.relay
+    }
+
+    /// The Activity calendar 0.0.13.0.0.255 as of the last request (see
+    /// [`SimulatedMeter::settle`]).
+    pub fn activity_calendar(&self) -> &ActivityCalendar {
+        &self.calendar
+    }
+
+    /// The Limiter 0.0.17.0.0.255 as of the last request (see [`SimulatedMeter::settle`]).
+    pub fn limiter(&self) -> &Limiter {
+        &self.limiter
+    }
+
+    /// The Image transfer object 0.0.44.0.0.255.
+    pub fn image_transfer(&self) -> &ImageTransfer {
+        &self.image_transfer
+    }
+
+    /// The active firmware version (Data 1.0.0.2.0.255).
+    pub fn firmware_version(&self) -> &str {
+        &self.firmware_version
+    }
+
+    /// Brings the meter's time-bound functions up to true time `now`: a pending Activity
+    /// calendar activation whose time has come, the Limiter's monitoring (which may operate
+    /// the relay at the exact instants its durations elapse), then the prepaid credit. GET,
+    /// SET and ACTION call it; call it before reading state through the `&self` accessors.
+    pub fn settle(&mut self, now: Timestamp) {
+        let t = self.clock.meter_ms(now);
+        self.calendar.settle(t);
+        self.limiter.advance(t, &mut self.metrology, &mut self.relay);
+        self.settle_prepayment(now);
+    }
+
+    /// The alarm objects (register, filter, descriptor, alarm Push setup) and the supply
+    /// state (see [`crate::alarm`]).
+    pub fn alarms(&self) -> &AlarmState {
+        &self.alarm
+    }
+
+    /// The alarm objects, mutable: raise alarms ([`AlarmState::raise`]), change the filter
+    /// or the alarm push destination.
+    pub fn alarms_mut(&mut self) -> &mut AlarmState {
+        &mut self.alarm
+    }
+
+    /// Whether the meter has grid supply; a meter without is dark: its DLMS server does not
+    /// answer and its registers stand still.
+    pub fn is_energised(&self) -> bool {
+        self.alarm.is_energised()
+    }
+
+    /// The grid supply fails at true time `now` (a power outage): the registers stop, the
+    /// load-profile intervals from now on carry the power-down status bit
+    /// ([`STATUS_POWER_DOWN`]), the power-down alarm is raised (its push is the last gasp,
+    /// see [`crate::alarm::prepare_alarm_push`]) and the meter goes dark. Returns `false`
+    /// (and changes nothing) when the meter had no supply already.
+    pub fn lose_supply(&mut self, now: Timestamp) -> bool {
+        if !self.alarm.is_energised() {
+            return false;
+        }
+        self.settle(now);
+        let t = self.clock.meter_ms(now);
+        self.metrology.interrupt_supply(t);
+        self.alarm.power_down(t)
+    }
+
+    /// The grid supply comes back at true time `now`: the registers run again and the
+    /// power-up alarm is raised (with clock invalid when the outage outlasted the clock
+    /// reserve, [`crate::alarm::AlarmConfig::clock_reserve_s`]). Returns `false` (and changes
+    /// nothing) when the meter had supply.
+    pub fn restore_supply(&mut self, now: Timestamp) -> bool {
+        if self.alarm.is_energised() {
+            return false;
+        }
+        let t = self.clock.meter_ms(now);
+        self.metrology.resume_supply(t);
+        let restored = self.alarm.power_up(t);
+        self.settle(now);
+        restored
     }
 
     /// The meter's own time at true UTC time `now` (true time + drift or the last setting).
@@ -227,6 +360,9 @@ impl SimulatedMeter {
                 }
                 if c.supply_interrupted {
                     status |= STATUS_SUPPLY_DISCONNECTED;
+                }
+                if c.power_down {
+                    status |= STATUS_POWER_DOWN;
                 }
                 ProfileEntry { capture_time: zone.cosem_from_ms(c.end_ms), status, registers: c.registers }
             })
@@ -350,7 +486,7 @@ impl SimulatedMeter {
     /// Applies a relay trigger at true time `now`, opening or closing the supply as the new
     /// state requires. Returns whether the state changed.
     pub fn trigger_relay(&mut self, now: Timestamp, trigger: RelayTrigger) -> bool {
-        self.settle_prepayment(now);
+        self.settle(now);
         let changed = self.relay.apply(trigger);
         let t = self.clock.meter_ms(now);
         if self.relay.output_state() {
@@ -397,7 +533,7 @@ impl SimulatedMeter {
         if desc.attribute_id == 1 {
             return Ok(Data::OctetString(o.logical_name.0.to_vec()));
         }
-        self.settle_prepayment(now);
+        self.settle(now);
         let t = self.clock.meter_ms(now);
         let id = desc.attribute_id;
         let value = match o.role {
@@ -425,6 +561,13 @@ impl SimulatedMeter {
             }
             ObjectRole::PushSetup => self.push.as_ref().and_then(|p| p.attribute(id)),
             ObjectRole::SecuritySetup => self.security_setup.as_ref().and_then(|s| s.attribute(id)),
+            ObjectRole::FirmwareVersion => Some(Data::OctetString(self.firmware_version.as_bytes().to_vec())),
+            ObjectRole::ScriptTable(table) => table.attribute(id),
+            ObjectRole::RegisterActivation => register_activation::attribute(id, self.metrology.tariff_at(t)),
+            ObjectRole::ActivityCalendar => self.calendar.attribute(id, &self.config.time_zone),
+            ObjectRole::Limiter => self.limiter.attribute(id, t, &self.config.time_zone),
+            ObjectRole::ImageTransfer => self.image_transfer.attribute(id),
+            ObjectRole::Alarm(kind) => self.alarm.attribute(kind, id),
         };
         value.ok_or(DataAccessResult::ObjectUnavailable)
     }
@@ -437,6 +580,9 @@ impl SimulatedMeter {
         }
         if !self.relay.output_state() {
             s |= STATUS_SUPPLY_DISCONNECTED;
+        }
+        if !self.alarm.is_energised() {
+            s |= STATUS_POWER_DOWN;
         }
         s
     }
@@ -472,6 +618,7 @@ impl SimulatedMeter {
         access: Option<&SelectiveAccess>,
         value: &Data,
     ) -> DataAccessResult {
+        self.revision += 1;
         let o = match self.lookup(desc.class_id, desc.instance_id) {
             Ok(o) => o,
             Err(e) => return e,
@@ -483,7 +630,7 @@ impl SimulatedMeter {
         if access.is_some() {
             return DataAccessResult::OtherReason;
         }
-        self.settle_prepayment(now);
+        self.settle(now);
         let before = self.clock.meter_ms(now);
         let result = self.set_attribute(now, o, desc.attribute_id, value);
         self.after_dispatch(now, before);
@@ -496,7 +643,9 @@ impl SimulatedMeter {
             (ObjectRole::DisconnectControl, 4) => match value {
                 Data::Enum(v) => match ControlMode::from_u8(*v) {
                     Some(mode) => {
-                        self.relay.mode = mode;
+                        if self.relay.set_mode(mode) {
+                            self.metrology.close_relay(self.clock.meter_ms(now));
+                        }
                         DataAccessResult::Success
                     }
                     None => DataAccessResult::OtherReason,
@@ -507,6 +656,16 @@ impl SimulatedMeter {
                 Some(p) => p.set_attribute(id, value),
                 None => DataAccessResult::ObjectUndefined,
             },
+            (ObjectRole::ActivityCalendar, id) => {
+                let t = self.clock.meter_ms(now);
+                self.calendar.set_attribute(id, value, t, &self.config.time_zone, &mut self.metrology)
+            }
+            (ObjectRole::Limiter, id) => self.limiter.set_attribute(id, value, &self.config.time_zone),
+            (ObjectRole::ImageTransfer, 5) => match self.image_transfer.set_enabled(value) {
+                Ok(()) => DataAccessResult::Success,
+                Err(e) => e,
+            },
+            (ObjectRole::Alarm(kind), id) => self.alarm.set_attribute(kind, id, value),
             _ => DataAccessResult::ReadWriteDenied,
         }
     }
@@ -530,12 +689,13 @@ impl SimulatedMeter {
         desc: &CosemMethodDescriptor,
         param: Option<&Data>,
     ) -> Result<Option<Data>, ActionResult> {
+        self.revision += 1;
         let o = self.lookup(desc.class_id, desc.instance_id).map_err(action_result)?;
         let m = o.method(desc.method_id).ok_or(ActionResult::ObjectUnavailable)?;
         if m.mode == crate::objects::access::MethodAccessMode::NoAccess {
             return Err(ActionResult::ReadWriteDenied);
         }
-        self.settle_prepayment(now);
+        self.settle(now);
         let before = self.clock.meter_ms(now);
         let result = self.invoke(now, o, desc, param);
         self.after_dispatch(now, before);
@@ -587,6 +747,18 @@ impl SimulatedMeter {
                 Some(s) => s.invoke(desc.method_id, param),
                 None => Err(ActionResult::ObjectUndefined),
             },
+            ObjectRole::ActivityCalendar => {
+                let t = self.clock.meter_ms(now);
+                self.calendar.action(desc.method_id, param, t, &mut self.metrology)
+            }
+            ObjectRole::ImageTransfer => {
+                if let Some(version) = self.image_transfer.invoke(desc.method_id, param, &self.config.firmware)? {
+                    tracing::info!(meter = %self.serial, %version, "firmware image activated");
+                    self.firmware_version = version;
+                }
+                Ok(None)
+            }
+            ObjectRole::Alarm(kind) => self.alarm.invoke(kind, desc.method_id, param),
             _ => Err(ActionResult::OtherReason),
         }
     }

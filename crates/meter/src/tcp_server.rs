@@ -5,7 +5,9 @@
 //! the source must be a client SAP the meter is configured for; frames for other wPorts
 //! are discarded silently, as a meter does for unknown SAPs. Each client SAP on a
 //! connection has its own [`ServerAssociation`]. A connection idle for longer than the
-//! inactivity timeout is closed.
+//! inactivity timeout is closed. A meter without supply
+//! ([`SimulatedMeter::lose_supply`]) is dark: new connections are closed at once and open
+//! ones are closed at their next frame, unanswered.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -209,6 +211,10 @@ pub async fn serve(listener: TcpListener, meter: Arc<Mutex<SimulatedMeter>>, con
     loop {
         match listener.accept().await {
             Ok((stream, _peer)) => {
+                if !energised(&meter) {
+                    drop(stream);
+                    continue;
+                }
                 let meter = meter.clone();
                 let config = config.clone();
                 tokio::spawn(async move {
@@ -223,6 +229,11 @@ pub async fn serve(listener: TcpListener, meter: Arc<Mutex<SimulatedMeter>>, con
             }
         }
     }
+}
+
+/// Whether the meter has supply (a dark meter's modem does not answer).
+fn energised(meter: &Mutex<SimulatedMeter>) -> bool {
+    meter.lock().unwrap_or_else(|p| p.into_inner()).is_energised()
 }
 
 /// The associations of one connection, one per client SAP, created on the first APDU
@@ -323,6 +334,9 @@ async fn serve_wrapper<S: AsyncRead + AsyncWrite + Unpin>(
             if frame.destination_wport != config.server_sap {
                 continue;
             }
+            if !energised(meter) {
+                return Ok(());
+            }
             for apdu in associations.handle(frame.source_wport, &frame.apdu) {
                 stream.write_all(&frame.reply(apdu).to_bytes()).await?;
             }
@@ -360,6 +374,9 @@ async fn serve_hdlc<S: AsyncRead + AsyncWrite + Unpin>(
         while let Some(event) = link.poll_event() {
             match event {
                 ServerEvent::ApduReceived(apdu) => {
+                    if !energised(meter) {
+                        return Ok(());
+                    }
                     let client_sap = link.client_address().map(|a| a.upper()).unwrap_or(0);
                     for reply in associations.handle(client_sap, &apdu) {
                         if link.send_apdu(reply).is_err() {

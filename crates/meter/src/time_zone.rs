@@ -5,6 +5,8 @@
 //! the meter reports (Clock time, profile capture times) and in the household's daily routine
 //! and tariff hours, which follow the wall clock.
 
+use std::sync::OnceLock;
+
 use dlms::datetime::{CosemDate, CosemDateTime, CosemTime, DEVIATION_NOT_SPECIFIED, NOT_SPECIFIED, YEAR_NOT_SPECIFIED};
 use jiff::Timestamp;
 
@@ -12,6 +14,48 @@ use crate::metrology::calendar::{MS_PER_DAY, civil_from_days, days_from_civil, d
 
 /// Clock status bit 7, "daylight saving active" (IEC 62056-6-2 §4.1.6.1, clock_status).
 pub const CLOCK_STATUS_DAYLIGHT_SAVING: u8 = 0x80;
+
+/// The EU summer-time window of `year`, UTC ms: from the last Sunday of March 01:00 UTC to
+/// the last Sunday of October 01:00 UTC.
+fn summer_window(year: i32) -> (i64, i64) {
+    (last_sunday(year, 3) * MS_PER_DAY + 3_600_000, last_sunday(year, 10) * MS_PER_DAY + 3_600_000)
+}
+
+/// First year of [`summer_window_at`]'s table.
+const TABLE_FIRST_YEAR: i32 = 2000;
+/// Years in [`summer_window_at`]'s table.
+const TABLE_YEARS: usize = 100;
+
+/// [`summer_window`] of the UTC year containing `utc_ms`. The meter asks for every interval
+/// and every capture, so the years 2000..=2098 are looked up in a table computed once (with
+/// [`summer_window`]), without calendar arithmetic; other years are computed.
+fn summer_window_at(utc_ms: i64) -> (i64, i64) {
+    // Per year: (1 January 00:00 UTC in ms, window begin, window end).
+    static TABLE: OnceLock<[(i64, i64, i64); TABLE_YEARS]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        std::array::from_fn(|i| {
+            let year = TABLE_FIRST_YEAR + i as i32;
+            let (begin, end) = summer_window(year);
+            (days_from_civil(year, 1, 1) * MS_PER_DAY, begin, end)
+        })
+    });
+    let first_ms = table[0].0;
+    let computed = || summer_window(civil_from_days(utc_ms.div_euclid(MS_PER_DAY)).year);
+    if utc_ms < first_ms {
+        return computed();
+    }
+    // A year estimate off by at most one (146 097 days per 400 years), then corrected.
+    let mut i = usize::try_from((utc_ms - first_ms) / MS_PER_DAY * 400 / 146_097).unwrap_or(usize::MAX);
+    if table.get(i).is_some_and(|y| y.0 > utc_ms) {
+        i = i.saturating_sub(1);
+    } else if table.get(i + 1).is_some_and(|y| y.0 <= utc_ms) {
+        i += 1;
+    }
+    match (table.get(i), table.get(i + 1)) {
+        (Some(&(start, begin, end)), Some(next)) if start <= utc_ms && utc_ms < next.0 => (begin, end),
+        _ => computed(),
+    }
+}
 
 /// The meter's time zone: local standard time = UTC + `standard_offset_minutes`, and, when
 /// `eu_summer_time` is set, one hour more from the last Sunday of March 01:00 UTC to the last
@@ -54,9 +98,7 @@ impl MeterTimeZone {
         if !self.eu_summer_time {
             return false;
         }
-        let year = civil_from_days(utc_ms.div_euclid(MS_PER_DAY)).year;
-        let begin = last_sunday(year, 3) * MS_PER_DAY + 3_600_000;
-        let end = last_sunday(year, 10) * MS_PER_DAY + 3_600_000;
+        let (begin, end) = summer_window_at(utc_ms);
         (begin..end).contains(&utc_ms)
     }
 
@@ -265,5 +307,23 @@ mod tests {
         assert_eq!((b.date.month, b.date.day_of_month, b.date.day_of_week, b.time.hour), (3, 0xFE, 7, 2));
         let e = MeterTimeZone::UK.summer_time_end();
         assert_eq!((e.date.month, e.time.hour), (10, 2));
+    }
+
+    #[test]
+    fn the_summer_window_table_gives_each_instants_own_year() {
+        // The first and last millisecond of every day from 1995 to 2105 (the table covers
+        // 2000..=2098), against the year computed from the calendar.
+        let days = days_from_civil(1995, 1, 1)..days_from_civil(2106, 1, 1);
+        for day in days {
+            for utc_ms in [day * MS_PER_DAY, day * MS_PER_DAY + MS_PER_DAY - 1] {
+                let year = civil_from_days(day).year;
+                assert_eq!(summer_window_at(utc_ms), summer_window(year), "day {day}");
+            }
+        }
+        // 2024: 31 March 01:00 UTC to 27 October 01:00 UTC.
+        assert!(!MeterTimeZone::UK.summer_time_at(ts("2024-03-31T00:59:59.999Z")));
+        assert!(MeterTimeZone::UK.summer_time_at(ts("2024-03-31T01:00:00Z")));
+        assert!(MeterTimeZone::UK.summer_time_at(ts("2024-10-27T00:59:59.999Z")));
+        assert!(!MeterTimeZone::UK.summer_time_at(ts("2024-10-27T01:00:00Z")));
     }
 }

@@ -95,6 +95,7 @@ const GE = (() => {
     ['outages', 'outages.html', 'Outages'],
     ['vee', 'vee.html', 'VEE exceptions'],
     ['billing', 'billing.html', 'Billing'],
+    ['commands', 'commands.html', 'Commands'],
   ];
 
   let whoami = null;

@@ -243,6 +243,7 @@
 
   async function loadCommands(id) {
     const box = $('commands');
+    $('all-commands').href = 'commands.html?meter=' + encodeURIComponent(id);
     try {
       const page = await api('/api/v1/commands?meter=' + encodeURIComponent(id) + '&limit=20');
       box.replaceChildren(
@@ -473,7 +474,154 @@
     }
   }
 
-  const PAGES = { index: overview, meter: meterPage, outages: outagesPage, vee: veePage, billing: billingPage };
+
+  // ---------------------------------------------------------------- commands
+  // The list refreshes itself every 2 s while a shown command is not final, so states
+  // follow live (queued → sent → confirmed | failed).
+  const FINAL = ['confirmed', 'failed'];
+  const commandsView = { before: [], filter: '', timer: null, selected: null };
+
+  async function commandsPage() {
+    const meterSelect = $('c-meter');
+    try {
+      const meters = [];
+      let cursor = null;
+      do {
+        const page = await api('/api/v1/meters?limit=1000' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+        meters.push(...page.items.map((m) => m.serial));
+        cursor = page.next_cursor;
+      } while (cursor);
+      meterSelect.replaceChildren(...meters.map((m) => el('option', { value: m, text: m })));
+    } catch (e) {
+      GE.error($('c-status'), e);
+    }
+    const preset = new URL(window.location.href).searchParams.get('meter');
+    if (preset) meterSelect.value = preset;
+    $('c-send').disabled = !GE.canOperate();
+    $('new-command').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      createCommand();
+    });
+    $('c-filter').addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      commandsView.before = [];
+      loadCommandList();
+    });
+    $('c-more').addEventListener('click', () => {
+      if (commandsView.next) {
+        commandsView.before.push(commandsView.next);
+        loadCommandList();
+      }
+    });
+    await loadCommandList();
+  }
+
+  function commandQuery() {
+    const q = new URLSearchParams({ limit: '25' });
+    const meter = $('f-meter').value.trim();
+    const state = $('f-state').value;
+    if (meter) q.set('meter', meter);
+    if (state) q.set('state', state);
+    const cursor = commandsView.before[commandsView.before.length - 1];
+    if (cursor) q.set('cursor', cursor);
+    return q.toString();
+  }
+
+  function describeResult(c) {
+    if (c.state === 'failed') return c.reason || '';
+    if (c.state !== 'confirmed' || !c.result) return '';
+    const r = c.result;
+    if (c.relay_state) return 'relay ' + c.relay_state;
+    if (r.drift_before_s !== undefined) return `drift ${fmtNum(r.drift_before_s, 3)} s → ${fmtNum(r.drift_after_s, 3)} s`;
+    if (r.threshold_active_w !== undefined) return `threshold ${r.threshold_active_w} W`;
+    if (r.calendar_name !== undefined) return `calendar ${r.calendar_name}` + (r.active ? ' (active)' : ' (pending)');
+    return '';
+  }
+
+  async function loadCommandList() {
+    const box = $('command-list');
+    clearTimeout(commandsView.timer);
+    try {
+      const page = await api('/api/v1/commands?' + commandQuery());
+      commandsView.next = page.next_cursor;
+      $('c-more').hidden = !page.next_cursor;
+      box.replaceChildren(
+        page.items.length === 0
+          ? el('p', { class: 'muted', text: 'No commands.' })
+          : table(['Id', 'Meter', 'Command', 'State', 'By', 'Created', 'Updated', 'Outcome'],
+            page.items.map((c) => el('tr', { 'data-command-id': String(c.id), 'data-state': c.state, class: 'clickable',
+              onclick: () => showHistory(c.id) },
+              el('td', { text: String(c.id) }), el('td', {}, meterLink(c.meter)), el('td', { text: c.kind }),
+              el('td', { class: 'state' }, badge(c.state)), el('td', { text: c.issued_by }),
+              el('td', { text: fmtTime(c.created_at) }), el('td', { text: fmtTime(c.updated_at) }),
+              el('td', { text: describeResult(c) }))), { id: 'commands-table' })
+      );
+      if (page.items.some((c) => !FINAL.includes(c.state))) {
+        commandsView.timer = setTimeout(loadCommandList, 2000);
+      }
+      if (commandsView.selected !== null) showHistory(commandsView.selected);
+    } catch (e) {
+      GE.error(box, e);
+    }
+  }
+
+  async function showHistory(id) {
+    commandsView.selected = id;
+    const box = $('command-history');
+    try {
+      const c = await api(`/api/v1/commands/${id}`);
+      box.replaceChildren(
+        el('p', { text: `#${c.id} ${c.kind} for ${c.meter}: ${c.state}` + (c.reason ? ` — ${c.reason}` : '') }),
+        table(['At', 'Event', 'Detail'], c.history.map((h) => el('tr', {}, el('td', { text: fmtTime(h.at) }),
+          el('td', { text: h.event }), el('td', {}, el('code', { text: JSON.stringify(h.detail) })))),
+        { id: 'history-table' })
+      );
+    } catch (e) {
+      GE.error(box, e);
+    }
+  }
+
+  async function createCommand() {
+    const status = $('c-status');
+    const meter = $('c-meter').value;
+    const kind = $('c-kind').value;
+    const text = $('c-parameters').value.trim();
+    const body = { meter, kind };
+    if (text) {
+      try {
+        body.parameters = JSON.parse(text);
+      } catch (e) {
+        status.dataset.state = 'error';
+        status.textContent = 'parameters: not JSON: ' + e.message;
+        return;
+      }
+    }
+    $('c-send').disabled = true;
+    status.dataset.state = 'queued';
+    status.textContent = `${kind}: sending…`;
+    try {
+      let c = await api('/api/v1/commands', { method: 'POST', body });
+      status.dataset.commandId = String(c.id);
+      status.textContent = `${kind} #${c.id} for ${meter}: ${c.state}`;
+      commandsView.before = [];
+      loadCommandList();
+      for (let i = 0; i < 12 && !FINAL.includes(c.state); i++) {
+        c = await api(`/api/v1/commands/${c.id}?wait_s=5`);
+        status.dataset.state = c.state;
+        status.textContent = `${kind} #${c.id} for ${meter}: ${c.state}`;
+      }
+      status.dataset.state = c.state;
+      status.textContent = `${kind} #${c.id} for ${meter}: ${c.state}` + (describeResult(c) ? ` (${describeResult(c)})` : '');
+      loadCommandList();
+    } catch (e) {
+      status.dataset.state = 'error';
+      status.textContent = `${kind}: ${e.code}: ${e.message}`;
+    } finally {
+      $('c-send').disabled = !GE.canOperate();
+    }
+  }
+
+  const PAGES = { index: overview, meter: meterPage, outages: outagesPage, vee: veePage, billing: billingPage, commands: commandsPage };
 
   window.addEventListener('DOMContentLoaded', async () => {
     const who = await GE.header();

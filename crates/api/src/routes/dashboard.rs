@@ -12,6 +12,7 @@
 //! | `/dashboard/outages.html` | outages and SAIDI/SAIFI |
 //! | `/dashboard/vee.html` | VEE exceptions queue |
 //! | `/dashboard/billing.html` | billing determinants of the fleet |
+//! | `/dashboard/commands.html` | every command (filter, page), a new command for a meter, states followed live, history |
 
 use axum::Router;
 use axum::extract::Path;
@@ -29,12 +30,13 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every file of the dashboard.
-pub const ASSETS: [Asset; 10] = [
+pub const ASSETS: [Asset; 11] = [
     ("index.html", HTML, include_str!("../../assets/dashboard/index.html")),
     ("meter.html", HTML, include_str!("../../assets/dashboard/meter.html")),
     ("outages.html", HTML, include_str!("../../assets/dashboard/outages.html")),
     ("vee.html", HTML, include_str!("../../assets/dashboard/vee.html")),
     ("billing.html", HTML, include_str!("../../assets/dashboard/billing.html")),
+    ("commands.html", HTML, include_str!("../../assets/dashboard/commands.html")),
     ("app.js", JS, include_str!("../../assets/dashboard/app.js")),
     ("pages.js", JS, include_str!("../../assets/dashboard/pages.js")),
     ("style.css", CSS, include_str!("../../assets/dashboard/style.css")),

@@ -79,7 +79,12 @@ fn summarize(
         Some(t) if now.duration_since(t) <= state.settings.stale_after => CommStatus::Ok,
         Some(_) => CommStatus::Stale,
     };
-    let relay_state = state.commands.list(Some(&id), None, 50)?.into_iter().find_map(|c| c.relay_state);
+    let confirmed = crate::services::commands::CommandFilter {
+        meter: Some(id.clone()),
+        state: Some(crate::services::commands::CommandState::Confirmed),
+        ..Default::default()
+    };
+    let relay_state = state.commands.list(&confirmed, None, 10)?.into_iter().find_map(|c| c.relay_state);
     Ok(MeterSummary {
         serial: serial.to_string(),
         status: registered.as_ref().map_or_else(|| "unregistered".to_string(), |m| m.status.clone()),

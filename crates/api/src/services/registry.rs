@@ -5,7 +5,7 @@
 //! grid location, life-cycle status; never a password or key) and how the HES opens a
 //! *management* association to send it commands ([`MeterRegistry::command_endpoint`]).
 //! The persistent HES registry (`hes::registry_store` with its key store) plugs in by
-//! implementing this trait.
+//! implementing this trait: [`super::registry_store::HesRegistry`].
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -100,9 +100,18 @@ pub struct ProvisionRequest {
     /// Authentication key, 32 hex digits (with `high-gmac`). Secret.
     #[serde(default)]
     pub key_authentication: Option<String>,
+    /// Master key (KEK of Security setup key_transfer), 32 hex digits (with `high-gmac`
+    /// when the API runs with the HES registry and key store, which keeps all three
+    /// suite 0 keys). Secret.
+    #[serde(default)]
+    pub key_master: Option<String>,
     /// The HES's client system title, 16 hex digits (default `475244` "GRD" + `0000000001`).
     #[serde(default)]
     pub client_system_title: Option<String>,
+    /// The meter's own system title, 16 hex digits (kept by the HES registry, which pins
+    /// it for ciphered associations).
+    #[serde(default)]
+    pub system_title: Option<String>,
     /// Distribution transformer.
     #[serde(default)]
     pub transformer: Option<String>,
@@ -126,7 +135,9 @@ impl std::fmt::Debug for ProvisionRequest {
             .field("password", &redacted(&self.password))
             .field("key_encryption", &redacted(&self.key_encryption))
             .field("key_authentication", &redacted(&self.key_authentication))
+            .field("key_master", &redacted(&self.key_master))
             .field("client_system_title", &self.client_system_title)
+            .field("system_title", &self.system_title)
             .field("transformer", &self.transformer)
             .field("feeder", &self.feeder)
             .finish()

@@ -817,10 +817,11 @@ impl ServerAssociation {
                         result: GetDataResult::DataAccessResult(e),
                     },
                 };
-                let len = Apdu::Xdlms(XdlmsApdu::GetResponse(response.clone())).to_bytes().len();
+                // Encoded once: sent as it is when it fits.
+                let encoded = response.to_bytes();
                 // With general-block-transfer, `send` splits a long response into GBT blocks.
-                if len <= self.pdu_budget() || self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER) {
-                    self.send(Apdu::Xdlms(XdlmsApdu::GetResponse(response)));
+                if encoded.len() <= self.pdu_budget() || self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER) {
+                    self.send_encoded(encoded, true, true);
                 } else if let (true, GetResponse::Normal { result: GetDataResult::Data(data), .. }) =
                     (self.negotiated.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ), &response)
                 {
@@ -857,14 +858,11 @@ impl ServerAssociation {
                     })
                     .collect();
                 let count = results.len();
-                let response = Apdu::Xdlms(XdlmsApdu::GetResponse(GetResponse::WithList {
-                    invoke_id_and_priority: invoke,
-                    result: results.clone(),
-                }));
-                if response.to_bytes().len() <= self.pdu_budget()
-                    || self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER)
-                {
-                    self.send(response);
+                let response = GetResponse::WithList { invoke_id_and_priority: invoke, result: results };
+                let encoded = response.to_bytes();
+                let GetResponse::WithList { result: results, .. } = response else { return };
+                if encoded.len() <= self.pdu_budget() || self.negotiated.contains(Conformance::GENERAL_BLOCK_TRANSFER) {
+                    self.send_encoded(encoded, true, true);
                 } else if self.negotiated.contains(Conformance::BLOCK_TRANSFER_WITH_GET_OR_READ) {
                     // The raw-data of the blocks is the encoded SEQUENCE OF Get-Data-Result.
                     let encoded = encode_get_results(&results);
@@ -927,9 +925,15 @@ impl ServerAssociation {
     /// protection fails (counter store failure, exhausted counter) the security event is
     /// recorded and an exception-response is sent instead.
     fn send(&mut self, apdu: Apdu) {
-        let bytes = apdu.to_bytes();
         let xdlms = matches!(&apdu, Apdu::Xdlms(_));
         let protect = matches!(&apdu, Apdu::Xdlms(x) if !matches!(x, XdlmsApdu::ExceptionResponse(_)));
+        self.send_encoded(apdu.to_bytes(), xdlms, protect);
+    }
+
+    /// [`ServerAssociation::send`] of an APDU already encoded: `xdlms` when it is an xDLMS
+    /// APDU, `protect` when a ciphered association protects it (every xDLMS APDU but the
+    /// exception-response).
+    fn send_encoded(&mut self, bytes: Vec<u8>, xdlms: bool, protect: bool) {
         let Some(sec) = self.security_ctx.as_mut().filter(|_| protect) else {
             return self.emit(bytes, xdlms);
         };

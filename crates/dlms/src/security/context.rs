@@ -19,7 +19,7 @@ use crate::security::invocation_counter::{
 };
 use crate::security::keys::{AesKey, GlobalKeys, KeyId, SystemTitle};
 use crate::security::policy::SecurityPolicy;
-use crate::security::suite0::{self, CipherKeys, TAG_LEN};
+use crate::security::suite0::{CipherKeys, Suite0Cipher, TAG_LEN};
 use crate::security::suite1::{PublicKey, SigningKey, hls_ecdsa};
 
 /// The largest number of bytes protection adds to an APDU (general-glo-ciphering with
@@ -187,6 +187,9 @@ pub struct SecurityContext {
     reservation: u32,
     out_unicast: Option<OutgoingCounter>,
     out_broadcast: Option<OutgoingCounter>,
+    /// The global unicast key's cipher, prepared on first use and kept for the context's
+    /// life (the keys of a context never change).
+    unicast_cipher: Option<Suite0Cipher>,
 }
 
 /// A short name for the APDU with first byte `t`, for error messages.
@@ -248,6 +251,7 @@ impl SecurityContext {
             reservation: settings.counter_reservation,
             out_unicast: None,
             out_broadcast: None,
+            unicast_cipher: None,
         })
     }
 
@@ -387,10 +391,10 @@ impl SecurityContext {
         };
         let scope = if key_set == KeySet::Broadcast { KeyScope::Global } else { scope };
         let sc = SecurityControl::new(self.suite, protection, key_set);
-        let ek = self.encryption_key(&choice)?.clone();
+        self.encryption_key(&choice)?;
         let ic = self.take_outgoing(&choice)?;
-        let keys = CipherKeys { encryption_key: &ek, authentication_key: &self.keys.authentication_key };
-        let ciphered_information = suite0::encrypt(sc, &self.own, ic, keys, plain)?;
+        let own = self.own;
+        let ciphered_information = self.with_cipher(&choice, |c, ak| c.encrypt(sc, &own, ic, ak, plain))?;
         let security_header = SecurityHeader { security_control: sc, invocation_counter: ic };
         let service = match form {
             CipheringForm::ServiceSpecific(_) => CipheredService::from_plain_tag(tag),
@@ -455,7 +459,7 @@ impl SecurityContext {
             (KeySet::Unicast, KeyScope::Global) => KeyChoice::Stored(KeyId::GlobalUnicastEncryption),
             (KeySet::Unicast, KeyScope::Dedicated) => KeyChoice::Dedicated,
         };
-        let ek = self.encryption_key(&choice)?.clone();
+        self.encryption_key(&choice)?;
         let previous_counter = self.last_incoming(&choice)?;
         check_incoming(header.invocation_counter, previous_counter)?;
         let (form, announced) = match &apdu {
@@ -465,8 +469,9 @@ impl SecurityContext {
         if let Some(service) = announced {
             self.check_policy(service.plain_tag(), protection, sc)?;
         }
-        let keys = CipherKeys { encryption_key: &ek, authentication_key: &self.keys.authentication_key };
-        let plain = suite0::decrypt(sc, &system_title, header.invocation_counter, keys, apdu.ciphered_information())?;
+        let ic = header.invocation_counter;
+        let plain =
+            self.with_cipher(&choice, |c, ak| c.decrypt(sc, &system_title, ic, ak, apdu.ciphered_information()))?;
         let plain_tag = plain.first().copied().unwrap_or(0);
         match announced {
             Some(service) if service.plain_tag() != plain_tag => {
@@ -546,6 +551,31 @@ impl SecurityContext {
             s.save(id, f.invocation_counter)?;
         }
         Ok(())
+    }
+
+    /// Runs `f` with the prepared cipher of `choice`'s encryption key and the
+    /// authentication key: the global unicast key's cipher is kept between calls, the
+    /// others are prepared for the call.
+    fn with_cipher<T>(
+        &mut self,
+        choice: &KeyChoice,
+        f: impl FnOnce(&Suite0Cipher, &AesKey) -> Result<T, SecurityError>,
+    ) -> Result<T, SecurityError> {
+        match choice {
+            KeyChoice::Stored(KeyId::GlobalBroadcastEncryption) | KeyChoice::Dedicated => {
+                let cipher = Suite0Cipher::new(self.encryption_key(choice)?);
+                f(&cipher, &self.keys.authentication_key)
+            }
+            KeyChoice::Stored(_) => {
+                let cipher = match self.unicast_cipher.take() {
+                    Some(c) => c,
+                    None => Suite0Cipher::new(&self.keys.global_unicast_encryption_key),
+                };
+                let out = f(&cipher, &self.keys.authentication_key);
+                self.unicast_cipher = Some(cipher);
+                out
+            }
+        }
     }
 
     fn encryption_key(&self, choice: &KeyChoice) -> Result<&AesKey, SecurityError> {

@@ -69,9 +69,130 @@ fn aad(sc: SecurityControl, ak: &AesKey, data: &[u8]) -> Vec<u8> {
     a
 }
 
+/// A suite 0 cipher prepared for one encryption key: the AES-128 key schedule and the GHASH
+/// key are computed once, in [`Suite0Cipher::new`], and reused for every APDU protected or
+/// opened with that key (e.g. all APDUs of one association under its global unicast key),
+/// instead of once per APDU as [`encrypt`] and [`decrypt`] do. Its `Debug` output is
+/// redacted.
+#[derive(Clone)]
+pub struct Suite0Cipher {
+    gcm: Gcm,
+}
+
+impl std::fmt::Debug for Suite0Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Suite0Cipher(<redacted>)")
+    }
+}
+
+impl Suite0Cipher {
+    /// The cipher for `encryption_key` (EK: global unicast, broadcast or dedicated).
+    pub fn new(encryption_key: &AesKey) -> Self {
+        Suite0Cipher { gcm: cipher(encryption_key) }
+    }
+
+    /// As [`encrypt`] with this cipher's key as EK and `authentication_key` as AK.
+    ///
+    /// # Errors
+    /// As [`encrypt`].
+    pub fn encrypt(
+        &self,
+        sc: SecurityControl,
+        system_title: &SystemTitle,
+        invocation_counter: u32,
+        authentication_key: &AesKey,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, SecurityError> {
+        let protection = protection_of(sc)?;
+        let gcm = &self.gcm;
+        let iv = Array::from(initialization_vector(system_title, invocation_counter));
+        match protection {
+            Protection::AuthenticatedEncryption => {
+                let mut buf = Vec::with_capacity(plaintext.len() + TAG_LEN);
+                buf.extend_from_slice(plaintext);
+                let tag = gcm
+                    .encrypt_inout_detached(&iv, &aad(sc, authentication_key, &[]), buf.as_mut_slice().into())
+                    .map_err(|_| SecurityError::Cipher)?;
+                buf.extend_from_slice(&tag);
+                Ok(buf)
+            }
+            Protection::AuthenticationOnly => {
+                let mut empty: [u8; 0] = [];
+                let tag = gcm
+                    .encrypt_inout_detached(&iv, &aad(sc, authentication_key, plaintext), empty.as_mut_slice().into())
+                    .map_err(|_| SecurityError::Cipher)?;
+                let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
+                out.extend_from_slice(plaintext);
+                out.extend_from_slice(&tag);
+                Ok(out)
+            }
+            Protection::EncryptionOnly => {
+                let mut buf = plaintext.to_vec();
+                // GCM's CTR keystream from J0+1; the tag over an empty AAD is discarded.
+                gcm.encrypt_inout_detached(&iv, &[], buf.as_mut_slice().into()).map_err(|_| SecurityError::Cipher)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// As [`decrypt`] with this cipher's key as EK and `authentication_key` as AK.
+    ///
+    /// # Errors
+    /// As [`decrypt`].
+    pub fn decrypt(
+        &self,
+        sc: SecurityControl,
+        system_title: &SystemTitle,
+        invocation_counter: u32,
+        authentication_key: &AesKey,
+        ciphered: &[u8],
+    ) -> Result<Vec<u8>, SecurityError> {
+        let protection = protection_of(sc)?;
+        let gcm = &self.gcm;
+        let iv = Array::from(initialization_vector(system_title, invocation_counter));
+        let split_tag = |data: &[u8]| -> Result<(Vec<u8>, Array<u8, U12>), SecurityError> {
+            let body_len = data.len().checked_sub(TAG_LEN).ok_or_else(|| {
+                SecurityError::Decode(DecodeError::Truncated {
+                    what: "authentication tag",
+                    needed: TAG_LEN.saturating_sub(data.len()),
+                })
+            })?;
+            let (body, tag) = data.split_at(body_len);
+            let tag = Array::try_from(tag).map_err(|_| SecurityError::AuthenticationFailed)?;
+            Ok((body.to_vec(), tag))
+        };
+        match protection {
+            Protection::AuthenticatedEncryption => {
+                let (mut buf, tag) = split_tag(ciphered)?;
+                gcm.decrypt_inout_detached(&iv, &aad(sc, authentication_key, &[]), buf.as_mut_slice().into(), &tag)
+                    .map_err(|_| SecurityError::AuthenticationFailed)?;
+                Ok(buf)
+            }
+            Protection::AuthenticationOnly => {
+                let (plain, tag) = split_tag(ciphered)?;
+                let mut empty: [u8; 0] = [];
+                gcm.decrypt_inout_detached(
+                    &iv,
+                    &aad(sc, authentication_key, &plain),
+                    empty.as_mut_slice().into(),
+                    &tag,
+                )
+                .map_err(|_| SecurityError::AuthenticationFailed)?;
+                Ok(plain)
+            }
+            Protection::EncryptionOnly => {
+                let mut buf = ciphered.to_vec();
+                gcm.encrypt_inout_detached(&iv, &[], buf.as_mut_slice().into()).map_err(|_| SecurityError::Cipher)?;
+                Ok(buf)
+            }
+        }
+    }
+}
+
 /// Protects `plaintext` (an xDLMS APDU) as `sc` asks: returns the bytes that follow the
 /// security header in a ciphered APDU (ciphertext || tag, plaintext || tag, or
-/// ciphertext).
+/// ciphertext). Prepares the cipher for this call only: to protect many APDUs under one
+/// key, keep a [`Suite0Cipher`].
 ///
 /// # Errors
 /// [`SecurityError::UnsupportedSecuritySuite`] unless the suite id is 0 or 1 (both
@@ -86,34 +207,14 @@ pub fn encrypt(
     keys: CipherKeys<'_>,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, SecurityError> {
-    let protection = protection_of(sc)?;
-    let gcm = cipher(keys.encryption_key);
-    let iv = Array::from(initialization_vector(system_title, invocation_counter));
-    match protection {
-        Protection::AuthenticatedEncryption => {
-            let mut buf = plaintext.to_vec();
-            let tag = gcm
-                .encrypt_inout_detached(&iv, &aad(sc, keys.authentication_key, &[]), buf.as_mut_slice().into())
-                .map_err(|_| SecurityError::Cipher)?;
-            buf.extend_from_slice(&tag);
-            Ok(buf)
-        }
-        Protection::AuthenticationOnly => {
-            let mut empty: [u8; 0] = [];
-            let tag = gcm
-                .encrypt_inout_detached(&iv, &aad(sc, keys.authentication_key, plaintext), empty.as_mut_slice().into())
-                .map_err(|_| SecurityError::Cipher)?;
-            let mut out = plaintext.to_vec();
-            out.extend_from_slice(&tag);
-            Ok(out)
-        }
-        Protection::EncryptionOnly => {
-            let mut buf = plaintext.to_vec();
-            // GCM's CTR keystream from J0+1; the tag over an empty AAD is discarded.
-            gcm.encrypt_inout_detached(&iv, &[], buf.as_mut_slice().into()).map_err(|_| SecurityError::Cipher)?;
-            Ok(buf)
-        }
-    }
+    protection_of(sc)?;
+    Suite0Cipher::new(keys.encryption_key).encrypt(
+        sc,
+        system_title,
+        invocation_counter,
+        keys.authentication_key,
+        plaintext,
+    )
 }
 
 /// Reverses [`encrypt`]: verifies the tag (when `sc` has authentication) and returns
@@ -130,45 +231,14 @@ pub fn decrypt(
     keys: CipherKeys<'_>,
     ciphered: &[u8],
 ) -> Result<Vec<u8>, SecurityError> {
-    let protection = protection_of(sc)?;
-    let gcm = cipher(keys.encryption_key);
-    let iv = Array::from(initialization_vector(system_title, invocation_counter));
-    let split_tag = |data: &[u8]| -> Result<(Vec<u8>, Array<u8, U12>), SecurityError> {
-        let body_len = data.len().checked_sub(TAG_LEN).ok_or_else(|| {
-            SecurityError::Decode(DecodeError::Truncated {
-                what: "authentication tag",
-                needed: TAG_LEN.saturating_sub(data.len()),
-            })
-        })?;
-        let (body, tag) = data.split_at(body_len);
-        let tag = Array::try_from(tag).map_err(|_| SecurityError::AuthenticationFailed)?;
-        Ok((body.to_vec(), tag))
-    };
-    match protection {
-        Protection::AuthenticatedEncryption => {
-            let (mut buf, tag) = split_tag(ciphered)?;
-            gcm.decrypt_inout_detached(&iv, &aad(sc, keys.authentication_key, &[]), buf.as_mut_slice().into(), &tag)
-                .map_err(|_| SecurityError::AuthenticationFailed)?;
-            Ok(buf)
-        }
-        Protection::AuthenticationOnly => {
-            let (plain, tag) = split_tag(ciphered)?;
-            let mut empty: [u8; 0] = [];
-            gcm.decrypt_inout_detached(
-                &iv,
-                &aad(sc, keys.authentication_key, &plain),
-                empty.as_mut_slice().into(),
-                &tag,
-            )
-            .map_err(|_| SecurityError::AuthenticationFailed)?;
-            Ok(plain)
-        }
-        Protection::EncryptionOnly => {
-            let mut buf = ciphered.to_vec();
-            gcm.encrypt_inout_detached(&iv, &[], buf.as_mut_slice().into()).map_err(|_| SecurityError::Cipher)?;
-            Ok(buf)
-        }
-    }
+    protection_of(sc)?;
+    Suite0Cipher::new(keys.encryption_key).decrypt(
+        sc,
+        system_title,
+        invocation_counter,
+        keys.authentication_key,
+        ciphered,
+    )
 }
 
 /// The 12-byte GMAC of `data` (AES-GCM with an empty plaintext and AAD = SC || AK ||

@@ -5,6 +5,9 @@
 //!              [--tls-cert cert.pem --tls-key key.pem]            (feature `tls`)
 //!              [--simulate-fleet N --days D]                       (a demo fleet, collected first)
 //!              [--demo-token]                                      (print a dashboard link with a fresh token)
+//!              [--registry-db hes.db]                              (the HES registry; key store with GRIDEDGE_HES_KEK)
+//!              [--commands-db commands.db]                         (the command store; default: the API database)
+//! gridedge api --config gridedge.toml [--instance api1]            (scale-out: commands over NATS JetStream)
 //! gridedge api token create --db mdms.db --name alice --role admin   (prints the token once)
 //! gridedge api token list --db mdms.db
 //! gridedge api token revoke --db mdms.db --id 3
@@ -14,10 +17,28 @@
 //! `--db` file itself. With `--simulate-fleet N` the command starts N simulated meters on
 //! loopback (as `gridedge demo` does), collects `--days` of history from them over
 //! DLMS/COSEM into `--db`, keeps them running and serves the API with them in the
-//! registry, so commands (disconnect/reconnect) reach real simulated meters.
+//! registry, so commands (disconnect, reconnect, time sync, TOU change, load limit) reach
+//! real simulated meters.
 //!
-//! For `gridedge demo --serve`, call [`serve_fleet_dashboard`] after the collection with
-//! the fleet still running (see its docs).
+//! Commands run in this process with the HES command service (`hes::commands`), recorded
+//! in the command store (`--commands-db`, by default the API database; give the HES CLI's
+//! command database to see its commands too). With `--registry-db` the meters endpoints
+//! read and provision the HES's persistent registry (`hes::registry_store`); LLS passwords
+//! and keys go to its key store when the storage KEK is given (`GRIDEDGE_HES_KEK`).
+//!
+//! Scale-out (`--config FILE`, the file `gridedge hes run` and `gridedge mdms run` share):
+//! the MDMS database is `[store] sqlite_path`, or with `[store] backend = "postgres"` the
+//! PostgreSQL database `[store] postgres` (readings, registers, VEE, billing, events,
+//! outages and topology; the API's own tables then stay in the SQLite `--api-db`, default
+//! `api.db` in the working directory), the address `[api] listen` (unless
+//! `--listen` is given), the registry `[hes] registry` when that file exists; with
+//! `[bus] transport = "nats"` commands are published to the HES over JetStream as
+//! `bus::CommandEnvelope`s (keyed by the meter's shard among `[hes] shards`) and followed
+//! from the HES's results with the durable consumer `<instance>-command-results`
+//! ([`api::BusCommands`]).
+//!
+//! `gridedge demo --serve` calls [`serve_fleet_dashboard`] after the collection with the
+//! fleet still running.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,8 +54,10 @@ use clap::{Args, Subcommand};
 use dlms::association::Authentication;
 use mdms::outage::OutageConfig;
 use mdms::topology::{FeederId, ServiceRole, Topology, TopologyStore, TransformerId};
-use mdms::{MeterDataStore, SqliteStore};
+use mdms::{MeterDataStore, PgStore, SqliteStore};
 use model::{MeterId, MeterReading, ReadingType};
+
+use crate::services::mdms_ingest::blocking;
 
 /// Arguments of `gridedge api`.
 #[derive(Args)]
@@ -104,12 +127,29 @@ pub struct ServeArgs {
     /// The MDMS database (SQLite).
     #[arg(long, default_value = "gridedge-demo.db")]
     pub db: PathBuf,
-    /// The API's own database (tokens, audit log, commands); default: `--db`.
+    /// The API's own database (tokens, audit log, commands); default: `--db`, or `api.db`
+    /// in the working directory when the `--config` store is PostgreSQL.
     #[arg(long)]
     pub api_db: Option<PathBuf>,
-    /// Address to listen on (port 0 picks a free port; the URL is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub listen: SocketAddr,
+    /// Address to listen on (port 0 picks a free port; the URL is printed). Default
+    /// 127.0.0.1:8080, or `[api] listen` of --config.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// The HES registry database (`gridedge hes registry`): the meters endpoints read and
+    /// provision it; secrets go to its key store when GRIDEDGE_HES_KEK is set.
+    #[arg(long, conflicts_with = "simulate_fleet")]
+    pub registry_db: Option<PathBuf>,
+    /// The command store (SQLite, `hes::commands` tables); default: the API database.
+    #[arg(long)]
+    pub commands_db: Option<PathBuf>,
+    /// The deployment's configuration file (scale-out: MDMS database, bus, shards, listen
+    /// address, HES registry).
+    #[arg(long, conflicts_with = "simulate_fleet")]
+    pub config: Option<PathBuf>,
+    /// This API process's name on the bus (command ids `<instance>-<n>`, durable consumer
+    /// `<instance>-command-results`); each API process needs its own.
+    #[arg(long, default_value = "api")]
+    pub instance: String,
     /// TOU schedule of billing determinants, JSON (mdms TouScheduleSpec); default: a
     /// day/night/peak schedule in Europe/London.
     #[arg(long)]
@@ -180,8 +220,12 @@ fn tokens(args: TokenArgs) -> anyhow::Result<ExitCode> {
 /// Where and how to serve the dashboard (for [`serve_dashboard`]).
 #[derive(Debug, Clone)]
 pub struct DashboardConfig {
-    /// The MDMS database.
+    /// The MDMS database (SQLite file); with `postgres` set, only the default of `api_db`.
     pub db: PathBuf,
+    /// The MDMS store on PostgreSQL instead of `db` (a libpq connection string, as
+    /// `[store] postgres`): readings, events, outages and topology are served from it; the
+    /// API's own tables stay in the SQLite `api_db`.
+    pub postgres: Option<String>,
     /// The API database (default: `db`).
     pub api_db: Option<PathBuf>,
     /// Listening address.
@@ -196,6 +240,60 @@ pub struct DashboardConfig {
     pub demo_token: bool,
     /// TLS certificate and key (PEM).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How commands are carried out.
+    pub commands: CommandsConfig,
+}
+
+/// How the API carries commands out.
+#[derive(Debug, Clone)]
+pub enum CommandsConfig {
+    /// In this process with the HES command service, recorded in the command store at
+    /// this path (`None`: the API database).
+    InProcess {
+        /// The command store.
+        store: Option<PathBuf>,
+    },
+    /// Published on NATS JetStream for the scale-out HES and followed from its results.
+    Bus {
+        /// The command store (`None`: the API database).
+        store: Option<PathBuf>,
+        /// NATS server address.
+        nats_url: String,
+        /// JetStream stream name prefix.
+        stream_prefix: String,
+        /// Shards of the fleet (`[hes] shards`).
+        shards: u32,
+        /// This API's instance name.
+        instance: String,
+        /// Refuse commands for meters the registry does not know (when the API has the
+        /// HES registry; an empty in-memory registry knows nothing).
+        require_registered: bool,
+    },
+}
+
+impl Default for CommandsConfig {
+    fn default() -> Self {
+        CommandsConfig::InProcess { store: None }
+    }
+}
+
+impl DashboardConfig {
+    /// Serving the MDMS database `db` on `listen` with the defaults (API tables in `db`,
+    /// commands in this process, no TLS, no vending).
+    pub fn new(db: PathBuf, listen: SocketAddr) -> DashboardConfig {
+        DashboardConfig {
+            db,
+            postgres: None,
+            api_db: None,
+            listen,
+            tou: None,
+            vend_db: None,
+            vending_key: None,
+            demo_token: false,
+            tls: None,
+            commands: CommandsConfig::default(),
+        }
+    }
 }
 
 /// Where simulated fleet meter `index` (0-based) sits: ten meters per transformer
@@ -251,16 +349,8 @@ pub fn fleet_registry(meters: &[(String, SocketAddr)], link: LinkLayer, password
 /// Serves the API and dashboard of `config` with `registry` and `metrics` until Ctrl-C
 /// (or SIGTERM), printing the URLs first. Events go to the MDMS event store of `config.db`
 /// and outages come from the MDMS outage engine over the topology stored there
-/// ([`api::MdmsEvents`]). Call it inside a tokio runtime; `gridedge demo --serve` calls it
-/// after collecting, with the fleet still running:
-///
-/// ```ignore
-/// let meters: Vec<(String, SocketAddr)> = fleet.meters().iter().map(|m| (m.serial.clone(), m.address)).collect();
-/// commands::api::save_topology(&db, &commands::api::fleet_topology(&meters)?)?;
-/// let registry = Arc::new(commands::api::fleet_registry(&meters, hes_link, b"00000000"));
-/// commands::api::serve_dashboard(config, registry, metrics).await?;
-/// fleet.shutdown().await;
-/// ```
+/// ([`api::MdmsEvents`]). Commands are carried out as `config.commands` says. Call it
+/// inside a tokio runtime ([`serve_fleet_dashboard`] wraps it for a simulated fleet).
 ///
 /// # Errors
 /// The databases cannot be opened, the address cannot be bound, the TOU file is invalid.
@@ -269,16 +359,67 @@ pub async fn serve_dashboard(
     registry: Arc<dyn api::MeterRegistry>,
     metrics: Arc<Metrics>,
 ) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+    // Declared first, dropped last: the PostgreSQL connections it holds close off the
+    // runtime's threads.
+    let mut off_runtime = OffRuntime::default();
     let api_db_path = config.api_db.clone().unwrap_or_else(|| config.db.clone());
     let db = ApiDb::open(&api_db_path).with_context(|| format!("opening {}", api_db_path.display()))?;
-    let events_store = SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
-    let events = Arc::new(api::MdmsEvents::new(events_store, OutageConfig::default()));
-    let mut builder = ApiBuilder::new(Box::new(store), db.clone())
-        .registry(registry)
-        .metrics(metrics)
+    let (store, events, outages): MdmsHandles = match &config.postgres {
+        None => {
+            let store = SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let events_store =
+                SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
+            let events = Arc::new(api::MdmsEvents::new(events_store, OutageConfig::default()));
+            (Box::new(store), events.clone(), events)
+        }
+        Some(conninfo) => {
+            let (store, events_store) = blocking(|| -> anyhow::Result<(PgStore, PgStore)> {
+                let open = || PgStore::connect(conninfo).context("opening the PostgreSQL MDMS store");
+                Ok((open()?, open()?))
+            })?;
+            let events = Arc::new(api::MdmsEvents::new(events_store, OutageConfig::default()));
+            off_runtime.keep(Box::new(events.clone()));
+            (Box::new(store), events.clone(), events)
+        }
+    };
+    let mut builder = ApiBuilder::new(store, db.clone())
+        .registry(registry.clone())
+        .metrics(metrics.clone())
         .events(events.clone())
-        .outages(events);
+        .outages(outages);
+    let mut follower = None;
+    match &config.commands {
+        CommandsConfig::InProcess { store } => {
+            builder = builder.command_store(store.clone().unwrap_or_else(|| api_db_path.clone()));
+        }
+        CommandsConfig::Bus { store, nats_url, stream_prefix, shards, instance, require_registered } => {
+            let path = store.clone().unwrap_or_else(|| api_db_path.clone());
+            let log = Arc::new(
+                api::CommandLog::open(&path, SessionTimeouts::default())
+                    .map_err(|e| anyhow::anyhow!("command store {}: {}", path.display(), e.message))?,
+            );
+            let bus_config =
+                bus::JetStreamConfig { stream_prefix: stream_prefix.clone(), ..bus::JetStreamConfig::new(nats_url) };
+            let bus = bus::JetStreamBus::connect(bus_config)
+                .await
+                .with_context(|| format!("connecting to NATS at {nats_url}"))?;
+            let outcomes = api::CommandOutcomes { events: events.clone(), metrics: metrics.clone() };
+            let service = Arc::new(
+                api::BusCommands::new(
+                    log,
+                    bus.publisher(),
+                    *shards,
+                    instance,
+                    require_registered.then(|| registry.clone()),
+                    outcomes,
+                )
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?,
+            );
+            let results = bus.subscriber(bus::MessageKind::CommandResults, &service.results_consumer()).await?;
+            follower = Some(tokio::spawn(service.clone().follow_results(results)));
+            builder = builder.commands(service);
+        }
+    }
     if let Some(path) = &config.tou {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let tou: mdms::billing::TouSchedule =
@@ -291,6 +432,9 @@ pub async fn serve_dashboard(
         builder = builder.vending(vending::VendingService::new(store, key)?);
     }
     let state = builder.build().map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    if config.postgres.is_some() {
+        off_runtime.keep(Box::new(state.clone()));
+    }
     let token =
         if config.demo_token { Some(TokenStore::new(db).create("demo", Role::Operator, "cli")?.token) } else { None };
     let shutdown = async {
@@ -324,7 +468,39 @@ pub async fn serve_dashboard(
         }
         Some((cert, key)) => serve_tls(cert, key, config.listen, state, shutdown, token.as_deref()).await?,
     }
+    if let Some(f) = follower {
+        f.abort();
+        // Wait for the follower to be dropped: it may hold the last handle of a
+        // PostgreSQL store, which must be closed by `off_runtime`.
+        let _ = f.await;
+    }
     Ok(())
+}
+
+/// The MDMS store the API reads and writes meter data in, and its events and outages
+/// service (on a connection of its own).
+type MdmsHandles = (Box<dyn MeterDataStore + Send>, Arc<dyn api::EventSource>, Arc<dyn api::OutageSource>);
+
+/// Values holding PostgreSQL connections, dropped inside [`blocking`] (the blocking
+/// client closes its connection on its own runtime, which cannot start on a thread of the
+/// API's runtime).
+#[derive(Default)]
+struct OffRuntime(Vec<Box<dyn Send>>);
+
+impl OffRuntime {
+    /// Keeps `value` alive until this is dropped.
+    fn keep(&mut self, value: Box<dyn Send>) {
+        self.0.push(value);
+    }
+}
+
+impl Drop for OffRuntime {
+    fn drop(&mut self) {
+        let held = std::mem::take(&mut self.0);
+        if !held.is_empty() {
+            blocking(move || drop(held));
+        }
+    }
 }
 
 fn print_urls(scheme: &str, addr: SocketAddr, token: Option<&str>) -> anyhow::Result<()> {
@@ -368,22 +544,84 @@ async fn serve_tls(
     bail!("this gridedge was built without the `tls` feature (cargo build --features tls)")
 }
 
+/// The API database of `gridedge api --config` on a PostgreSQL store when `--api-db` is
+/// not given (tokens, audit log and command log; relative to the working directory).
+const PG_API_DB: &str = "api.db";
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let deployment = match &args.config {
+        Some(path) => Some(crate::services::config::GridedgeConfig::load(path)?),
+        None => None,
+    };
+    let mut db = args.db.clone();
+    let mut postgres = None;
+    let mut listen = args.listen;
+    let mut registry_db = args.registry_db.clone();
+    let mut commands = CommandsConfig::InProcess { store: args.commands_db.clone() };
+    if let Some(d) = &deployment {
+        use crate::services::config::{BusTransport, StoreBackend};
+        match d.store.backend {
+            StoreBackend::Sqlite => db = d.store.sqlite_path.clone(),
+            StoreBackend::Postgres => {
+                let conninfo = d.store.postgres.clone().context("[store] postgres is missing")?;
+                postgres = Some(conninfo);
+                // The API's own tables stay in SQLite: `--api-db`, default `api.db` here.
+                db = PathBuf::from(PG_API_DB);
+            }
+        }
+        if listen.is_none() {
+            listen = Some(d.api.listen.parse().with_context(|| format!("[api] listen = {:?}", d.api.listen))?);
+        }
+        if registry_db.is_none() && d.hes.registry.exists() {
+            registry_db = Some(d.hes.registry.clone());
+        }
+        if d.bus.transport == BusTransport::Nats {
+            commands = CommandsConfig::Bus {
+                store: args.commands_db.clone(),
+                nats_url: d.bus.nats_url.clone(),
+                stream_prefix: d.bus.stream_prefix.clone(),
+                shards: d.hes.shards,
+                instance: args.instance.clone(),
+                require_registered: registry_db.is_some(),
+            };
+        }
+    }
     let config = DashboardConfig {
-        db: args.db.clone(),
+        db,
+        postgres,
         api_db: args.api_db.clone(),
-        listen: args.listen,
+        listen: listen.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
         tou: args.tou.clone(),
         vend_db: args.vend_db.clone(),
         vending_key: args.vending_key.clone(),
         demo_token: args.demo_token,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        commands,
+    };
+    let registry: Arc<dyn api::MeterRegistry> = match &registry_db {
+        None => Arc::new(InMemoryRegistry::new()),
+        Some(path) => {
+            let keys = ::hes::key_store::StorageKek::from_env()?
+                .map(|kek| ::hes::key_store::KeyStore::open(path, kek))
+                .transpose()
+                .with_context(|| format!("opening the key store in {}", path.display()))?;
+            if keys.is_none() {
+                eprintln!(
+                    "{} is not set: meters needing a password or keys cannot be provisioned or commanded",
+                    ::hes::key_store::STORAGE_KEK_ENV
+                );
+            }
+            Arc::new(
+                api::HesRegistry::open(path, keys)
+                    .map_err(|e| anyhow::anyhow!("HES registry {}: {}", path.display(), e.message))?,
+            )
+        }
     };
     let metrics = Arc::new(Metrics::new());
     let rt = super::runtime()?;
     rt.block_on(async move {
         match args.simulate_fleet {
-            None => serve_dashboard(config, Arc::new(InMemoryRegistry::new()), metrics).await,
+            None => serve_dashboard(config, registry, metrics).await,
             Some(n) => serve_simulated_fleet(n, &args, config, metrics).await,
         }
     })?;
@@ -411,12 +649,28 @@ async fn serve_simulated_fleet(
     .context("starting the simulated fleet")?;
     let meters: Vec<(String, SocketAddr)> = fleet.meters().iter().map(|m| (m.serial.clone(), m.address)).collect();
     collect(&config.db, &meters, args.days, &metrics).await?;
-    save_topology(&config.db, &fleet_topology(&meters)?)?;
-    // The management client 1 with the default LLS password of the simulated meters.
-    let registry = Arc::new(fleet_registry(&meters, LinkLayer::Wrapper, b"00000000"));
-    let served = serve_dashboard(config, registry, metrics).await;
+    let served = serve_fleet_dashboard(&meters, LinkLayer::Wrapper, config, metrics).await;
     fleet.shutdown().await;
     served
+}
+
+/// Serves the API and dashboard over a running simulated fleet (`gridedge demo --serve`,
+/// `gridedge api --simulate-fleet`) until Ctrl-C or SIGTERM: stores the fleet's topology
+/// ([`fleet_topology`]) in `config.db` for the outage engine, registers every meter with
+/// its management association (client 1, the simulated meters' LLS password `00000000`,
+/// on `link`) and calls [`serve_dashboard`]. The caller shuts the fleet down afterwards.
+///
+/// # Errors
+/// As [`serve_dashboard`]; the topology cannot be saved.
+pub async fn serve_fleet_dashboard(
+    meters: &[(String, SocketAddr)],
+    link: LinkLayer,
+    config: DashboardConfig,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<()> {
+    save_topology(&config.db, &fleet_topology(meters)?)?;
+    let registry = Arc::new(fleet_registry(meters, link, b"00000000"));
+    serve_dashboard(config, registry, metrics).await
 }
 
 /// Replaces the network topology stored in the MDMS database at `db` (for the outage

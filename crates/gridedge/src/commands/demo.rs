@@ -3,6 +3,11 @@
 //! profile and the registers from every meter over real DLMS sessions, and the MDMS
 //! ingesting into an embedded SQLite database (WAL).
 //!
+//! With `--serve` the fleet keeps running after the collection and the process serves the
+//! operator API and the dashboard over the demo database (until Ctrl-C), printing the
+//! dashboard URL with a fresh operator token: commands issued from the dashboard reach the
+//! simulated meters over DLMS/COSEM (management client 1, direct TCP to each meter).
+//!
 //! The ingest runs on its own thread: the HES hands each meter's [`MeterReading`] over a
 //! bounded channel; a reading counts as delivered only after its SQLite transaction
 //! commits.
@@ -64,6 +69,13 @@ pub struct DemoArgs {
     /// default runs a PLC field fifty times faster than life).
     #[arg(long, default_value_t = 0.02)]
     pub field_time_scale: f64,
+    /// After collecting, keep the fleet running and serve the API and dashboard over the
+    /// database until Ctrl-C; prints `dashboard: URL` with an operator token.
+    #[arg(long)]
+    pub serve: bool,
+    /// Address of `--serve` (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    pub listen: std::net::SocketAddr,
 }
 
 /// The command-line name of a field profile.
@@ -164,7 +176,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             hes::transport::LinkLayer::Hdlc { server_physical: Some(17) },
         ),
     };
-    let (report, fleet_started, field_stats) = rt.block_on(async move {
+    let serve = args.serve;
+    let (report, fleet_started, field_stats, kept_fleet) = rt.block_on(async move {
         let fleet = Fleet::start(
             meters,
             std::net::IpAddr::from([127, 0, 0, 1]),
@@ -224,8 +237,13 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
             }
             None => None,
         };
-        fleet.shutdown().await;
-        anyhow::Ok((report, fleet_started, field_stats))
+        let kept_fleet = if serve {
+            Some(fleet)
+        } else {
+            fleet.shutdown().await;
+            None
+        };
+        anyhow::Ok((report, fleet_started, field_stats, kept_fleet))
     })?;
     let (store, totals) = ingest.join().map_err(|_| anyhow::anyhow!("the ingest thread panicked"))?;
     let elapsed = started.elapsed();
@@ -308,6 +326,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     for e in totals.errors.iter().take(10) {
         eprintln!("ingest failed: {e}");
+    }
+    if let Some(fleet) = kept_fleet {
+        drop(store);
+        let meters: Vec<(String, std::net::SocketAddr)> =
+            fleet.meters().iter().map(|m| (m.serial.clone(), m.address)).collect();
+        let config = super::api::DashboardConfig {
+            demo_token: true,
+            ..super::api::DashboardConfig::new(args.db.clone(), args.listen)
+        };
+        let metrics = Arc::new(api::Metrics::new());
+        rt.block_on(async move {
+            let served = super::api::serve_fleet_dashboard(&meters, hes_link, config, metrics).await;
+            fleet.shutdown().await;
+            served
+        })?;
     }
     Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

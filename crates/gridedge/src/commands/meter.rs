@@ -54,6 +54,14 @@ pub struct MeterArgs {
     /// Prepaid mode (see `gridedge token`).
     #[command(flatten)]
     pub prepaid: super::token::PrepaidArgs,
+    /// The firmware vendor's ECDSA P-256 public key (64 bytes x ‖ y, hex; `gridedge firmware
+    /// keygen` prints it): Image transfer accepts only images signed with it. Default: none,
+    /// every image is refused.
+    #[arg(long)]
+    pub fota_public_key: Option<String>,
+    /// The firmware version the meter starts with (active firmware identifier 1.0.0.2.0.255).
+    #[arg(long)]
+    pub firmware_version: Option<String>,
 }
 
 /// How the management client authenticates.
@@ -70,8 +78,9 @@ pub fn run(args: MeterArgs) -> anyhow::Result<ExitCode> {
     if args.prepaid.prepaid {
         return super::token::run_prepaid_meter(args);
     }
-    let mut meter =
-        SimulatedMeter::new(&args.serial, args.seed, MeterConfig::default()).context("meter configuration")?;
+    let firmware = super::firmware::meter_firmware(args.fota_public_key.as_deref(), args.firmware_version.as_deref())?;
+    let mut meter = SimulatedMeter::new(&args.serial, args.seed, MeterConfig { firmware, ..MeterConfig::default() })
+        .context("meter configuration")?;
     let config = match args.management_auth {
         ManagementAuth::Low => {
             anyhow::ensure!(

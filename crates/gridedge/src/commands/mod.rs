@@ -3,8 +3,10 @@
 pub mod api;
 pub mod audit;
 pub mod bench;
+pub mod command;
 pub mod decode;
 pub mod demo;
+pub mod firmware;
 pub mod hes;
 pub mod json;
 pub mod mdms;

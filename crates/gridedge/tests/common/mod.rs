@@ -3,6 +3,10 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+pub mod nats_server;
+pub mod postgres_db;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};

@@ -52,5 +52,5 @@ pub use job_store::{Enqueued, JobFilter, JobStore};
 pub use planner::{PlanConfig, PlanReport, billing_instant, plan_jobs};
 pub use reader::{ReadError, ReadPlan, read_meter};
 pub use retry_policy::RetryPolicy;
-pub use runner::{AttemptEnd, Limits, RunMode, RunReport, Scheduler, SchedulerConfig, record_outcome};
+pub use runner::{AdmissionHook, AttemptEnd, Limits, RunMode, RunReport, Scheduler, SchedulerConfig, record_outcome};
 pub use sink::{MemorySink, ReadingSink, SinkError};

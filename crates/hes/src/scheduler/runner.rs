@@ -116,11 +116,18 @@ pub struct Scheduler<E: JobExecutor, C: Clock> {
     /// process, e.g. the CLI).
     pub idle_poll: Duration,
     planner: Option<(Duration, PlannerHook)>,
+    admission: Option<AdmissionHook>,
 }
 
 /// A function that plans jobs (e.g. [`super::planner::plan_jobs`] over the registry),
 /// called by a running scheduler at its planning interval.
 pub type PlannerHook = Box<dyn FnMut(&mut JobStore, Timestamp) -> Result<(), SchedulerError> + Send>;
+
+/// Whether a job of the meter with this serial may start now (e.g. this HES holds the
+/// lease on the meter's shard); jobs refused stay queued. Checked at every dispatch, so
+/// a meter gained is started at the next turn and one lost is not started again (an
+/// attempt already running finishes).
+pub type AdmissionHook = std::sync::Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 fn signed(d: Duration) -> SignedDuration {
     SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
@@ -129,7 +136,13 @@ fn signed(d: Duration) -> SignedDuration {
 impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
     /// A scheduler over `store`, running jobs with `executor`.
     pub fn new(store: JobStore, executor: Arc<E>, clock: C, config: SchedulerConfig) -> Self {
-        Scheduler { store, executor, clock, config, idle_poll: Duration::from_secs(5), planner: None }
+        Scheduler { store, executor, clock, config, idle_poll: Duration::from_secs(5), planner: None, admission: None }
+    }
+
+    /// Starts jobs only for meters `admit` accepts (see [`AdmissionHook`]).
+    pub fn with_admission(mut self, admit: AdmissionHook) -> Self {
+        self.admission = Some(admit);
+        self
     }
 
     /// Calls `planner` when a run starts and then every `every` while it runs.
@@ -248,7 +261,7 @@ impl<E: JobExecutor, C: Clock> Scheduler<E, C> {
                 if chosen.len() >= free {
                     break 'pages;
                 }
-                if busy.contains(&job.serial) {
+                if busy.contains(&job.serial) || self.admission.as_ref().is_some_and(|admit| !admit(&job.serial)) {
                     continue;
                 }
                 let placement = self.executor.placement(&job.serial);

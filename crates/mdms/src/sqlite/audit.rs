@@ -9,19 +9,7 @@ use super::timestamp::{floor_second, from_millisecond, from_second};
 use crate::StoreError;
 use crate::editing::{AuditAction, AuditEntry, AuditFilter};
 use crate::error::SqliteContext;
-
-/// An audit entry to write.
-pub(crate) struct NewAudit<'a> {
-    pub at_ms: i64,
-    pub user: &'a str,
-    pub action: AuditAction,
-    pub reason: &'a str,
-    pub meter_id: i64,
-    pub reading_type_id: Option<i64>,
-    pub first_end: Option<i64>,
-    pub last_end: Option<i64>,
-    pub detail: String,
-}
+use crate::vee_run::NewAudit;
 
 /// Writes `entry` and returns its id.
 pub(crate) fn insert(tx: &Connection, entry: &NewAudit<'_>) -> Result<i64, StoreError> {

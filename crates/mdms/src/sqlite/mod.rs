@@ -1,6 +1,7 @@
 //! The embedded SQLite backend of [`MeterDataStore`].
 
 mod audit;
+mod checkpoint;
 mod events;
 mod findings;
 mod ingest;
@@ -13,6 +14,7 @@ mod topology;
 mod vee_ops;
 mod vee_query;
 mod vee_store;
+mod vee_tx;
 mod vee_window;
 
 use std::collections::HashMap;
@@ -25,7 +27,6 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 pub use schema::SCHEMA_VERSION;
 
-use self::ingest::EncodedValue;
 use self::query::{VersionRow, find_meter, history, last_time, latest_in_range};
 use self::series_table::{INTERVALS, REGISTERS, SeriesTable};
 use self::timestamp::{ceil_second, floor_second, from_millisecond};
@@ -51,7 +52,10 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// The file runs in WAL mode with `synchronous=NORMAL`: a committed ingest survives a crash
 /// of the process; after a power loss the last commits before the failure may be rolled
 /// back, but the file is never corrupted. Readers on other connections to the same file do
-/// not block the writer. Each ingest is one `IMMEDIATE` transaction.
+/// not block the writer. Each ingest (one reading, or a whole
+/// [`ingest_batch`](MeterDataStore::ingest_batch)) is one `IMMEDIATE` transaction. From
+/// the first ingest into a file on, WAL checkpoints run on a background thread with its own
+/// connection (stopped when the store drops), not inside the ingest's commit.
 ///
 /// The store is `Send` (not `Sync`): give it to one task (the HES ingest task) and open a
 /// second `SqliteStore` on the same file for readers.
@@ -62,9 +66,16 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// the configuration lives in the process, not in the file.
 #[derive(Debug)]
 pub struct SqliteStore {
+    /// The background WAL checkpointer, started by the first ingest into a file (declared
+    /// before `conn`: it stops before the main connection closes).
+    checkpointer: Option<checkpoint::Checkpointer>,
+    /// The database file (`None` in memory).
+    path: Option<std::path::PathBuf>,
     conn: Connection,
     /// `reading_type.id` of every [`ReadingType`], loaded at open.
     reading_type_ids: HashMap<ReadingType, i64>,
+    /// `meter.id` by mRID, for meters whose row is committed (ids never change).
+    meter_ids: HashMap<String, i64>,
     /// The VEE configuration, compiled.
     vee: CompiledVee,
 }
@@ -76,14 +87,19 @@ impl SqliteStore {
     /// Errors: [`StoreError::Sqlite`] when the file cannot be opened or is not a SQLite
     /// database; [`StoreError::SchemaTooNew`] for a file from a newer build.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        let path = path.as_ref();
         let conn = Connection::open(path).context("opening the database file")?;
         let journal_mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
             .context("switching to write-ahead logging")?;
-        if !journal_mode.eq_ignore_ascii_case("wal") {
+        let wal = journal_mode.eq_ignore_ascii_case("wal");
+        if !wal {
             tracing::warn!(journal_mode, "SQLite did not enable WAL for the MDMS store");
         }
-        Self::setup(conn)
+        let mut store = Self::setup(conn)?;
+        // Background checkpoints only make sense for a write-ahead log on a file.
+        store.path = wal.then(|| path.to_path_buf());
+        Ok(store)
     }
 
     /// Opens a private in-memory database (for tests and dry runs); it vanishes on drop.
@@ -108,7 +124,7 @@ impl SqliteStore {
         let vee = VeeConfig::default()
             .compile()
             .map_err(|e| StoreError::Corrupt(format!("the built-in VEE configuration does not compile: {e}")))?;
-        Ok(SqliteStore { conn, reading_type_ids, vee })
+        Ok(SqliteStore { checkpointer: None, path: None, conn, reading_type_ids, meter_ids: HashMap::new(), vee })
     }
 
     fn reading_type_id(&self, reading_type: ReadingType) -> Result<i64, StoreError> {
@@ -118,21 +134,25 @@ impl SqliteStore {
             .ok_or_else(|| StoreError::Corrupt(format!("reading type {reading_type} missing from the database")))
     }
 
-    /// Encodes values for their table, in order.
-    fn encode(
-        &self,
-        values: impl Iterator<Item = (ReadingType, Timestamp, f64, u32)>,
-    ) -> Result<Vec<EncodedValue>, StoreError> {
-        values
-            .map(|(reading_type, at, value, quality)| {
-                Ok(EncodedValue {
-                    reading_type_id: self.reading_type_id(reading_type)?,
-                    at: floor_second(at),
-                    value,
-                    quality,
-                })
-            })
-            .collect()
+    /// Copies every committed transaction from the write-ahead log into the database file
+    /// and truncates the log (`PRAGMA wal_checkpoint(TRUNCATE)`, which syncs both files), so
+    /// the file alone holds all data (for backups and for measuring its size). Returns
+    /// `false` when another connection's read transaction kept part of the log from being
+    /// copied (nothing is lost: the rest is copied by a later checkpoint). In-memory
+    /// databases have no log: `true`.
+    ///
+    /// Errors: [`StoreError::Sqlite`].
+    pub fn checkpoint(&mut self) -> Result<bool, StoreError> {
+        // The background checkpointer (if any) stops first, so the two do not race; the next
+        // ingest starts it again.
+        if let Some(c) = self.checkpointer.take() {
+            c.stop(&self.conn)?;
+        }
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .context("checkpointing the write-ahead log")?;
+        Ok(busy == 0)
     }
 
     /// Meter and reading type ids of a query; `None` when the meter is unknown.
@@ -232,7 +252,12 @@ impl From<VersionRow> for StoredRegisterRead {
 
 impl MeterDataStore for SqliteStore {
     fn ingest_validated(&mut self, reading: &MeterReading, source: &str) -> Result<IngestOutcome, StoreError> {
-        self.ingest_with_vee(reading, source)
+        let outcomes = self.ingest_batch_impl(std::slice::from_ref(reading), source)?;
+        Ok(outcomes.into_iter().next().unwrap_or_default())
+    }
+
+    fn ingest_batch(&mut self, readings: &[MeterReading], source: &str) -> Result<Vec<IngestOutcome>, StoreError> {
+        self.ingest_batch_impl(readings, source)
     }
 
     fn set_vee_config(&mut self, config: &VeeConfig) -> Result<(), VeeConfigError> {

@@ -4,6 +4,18 @@
 //! quality, collection), so ingest and queries share one implementation over this
 //! description.
 
+use std::sync::OnceLock;
+
+/// Rows per multi-row `INSERT` statement of ingest, largest first: a day of 15-minute
+/// intervals is one statement. Fewer, larger statements save the per-statement work of the
+/// engine (cursor set-up, constraint checks' program, reset) that dominates a one-row
+/// insert.
+pub(crate) const INSERT_CHUNKS: [usize; 4] = [96, 24, 6, 1];
+
+/// The multi-row inserts of each table, built once.
+static INTERVAL_INSERTS: OnceLock<[String; 4]> = OnceLock::new();
+static REGISTER_INSERTS: OnceLock<[String; 4]> = OnceLock::new();
+
 /// The statements of one versioned value table. Parameters: `?1` meter id, `?2` reading
 /// type id, then as noted.
 ///
@@ -18,8 +30,11 @@ pub(crate) struct SeriesTable {
     /// Every stored version with time in `[?3, ?4]` (closed): time, version, value, quality,
     /// collection id (NULL for estimates and edits).
     pub select_for_ingest: &'static str,
-    /// Insert one version: `?3` time, `?4` version, `?5` value, `?6` quality, `?7` collection.
-    pub insert: &'static str,
+    /// `INSERT INTO table (meter, reading type, time, version, value, quality, collection)
+    /// VALUES ` (the rows follow; see [`SeriesTable::insert_chunk`]).
+    pub insert_prefix: &'static str,
+    /// Which cache of built inserts belongs to the table.
+    inserts: &'static OnceLock<[String; 4]>,
     /// Every version with time in `[?3, ?4)`, by time then version, joined to its collection:
     /// time, version, value, quality, collected_at_ms, ingested_at_ms, source.
     pub select_range: &'static str,
@@ -34,9 +49,9 @@ pub(crate) const INTERVALS: SeriesTable = SeriesTable {
     what: "interval reading",
     select_for_ingest: "SELECT interval_end, version, value, quality, collection_id FROM interval_reading \
         WHERE meter_id = ?1 AND reading_type_id = ?2 AND interval_end BETWEEN ?3 AND ?4",
-    insert: "INSERT INTO interval_reading \
-        (meter_id, reading_type_id, interval_end, version, value, quality, collection_id) \
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    insert_prefix: "INSERT INTO interval_reading \
+        (meter_id, reading_type_id, interval_end, version, value, quality, collection_id) VALUES ",
+    inserts: &INTERVAL_INSERTS,
     // Versions written by an estimation or an edit have no collection: their time and
     // source come from the audit entry.
     select_range: "SELECT v.interval_end, v.version, v.value, v.quality, \
@@ -62,9 +77,9 @@ pub(crate) const REGISTERS: SeriesTable = SeriesTable {
     what: "register read",
     select_for_ingest: "SELECT read_at, version, value, quality, collection_id FROM register_read \
         WHERE meter_id = ?1 AND reading_type_id = ?2 AND read_at BETWEEN ?3 AND ?4",
-    insert: "INSERT INTO register_read \
-        (meter_id, reading_type_id, read_at, version, value, quality, collection_id) \
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    insert_prefix: "INSERT INTO register_read \
+        (meter_id, reading_type_id, read_at, version, value, quality, collection_id) VALUES ",
+    inserts: &REGISTER_INSERTS,
     select_range: "SELECT v.read_at, v.version, v.value, v.quality, \
         c.collected_at_ms, c.ingested_at_ms, c.source \
         FROM register_read v JOIN collection c ON c.id = v.collection_id \
@@ -78,3 +93,50 @@ pub(crate) const REGISTERS: SeriesTable = SeriesTable {
     select_last: "SELECT read_at FROM register_read \
         WHERE meter_id = ?1 + 0 AND reading_type_id = ?2 + 0 ORDER BY read_at DESC LIMIT 1",
 };
+
+impl SeriesTable {
+    /// The insert of `INSERT_CHUNKS[chunk]` rows of one meter, reading type and collection:
+    /// `?1` meter id, `?2` reading type id, `?3` collection id, then per row `k` (from 0)
+    /// `?(4 + 4k)` time, `?(5 + 4k)` version, `?(6 + 4k)` value, `?(7 + 4k)` quality. `None`
+    /// for an index past the chunk sizes.
+    pub fn insert_chunk(&self, chunk: usize) -> Option<&'static str> {
+        let built = self.inserts.get_or_init(|| {
+            INSERT_CHUNKS.map(|rows| {
+                let mut sql = String::from(self.insert_prefix);
+                for k in 0..rows {
+                    let p = 4 + 4 * k;
+                    if k > 0 {
+                        sql.push(',');
+                    }
+                    sql.push_str(&format!("(?1,?2,?{p},?{},?{},?{},?3)", p + 1, p + 2, p + 3));
+                }
+                sql
+            })
+        });
+        built.get(chunk).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_row_inserts_number_their_parameters_per_row() {
+        assert_eq!(
+            REGISTERS.insert_chunk(3),
+            Some(
+                "INSERT INTO register_read (meter_id, reading_type_id, read_at, version, value, quality, \
+                 collection_id) VALUES (?1,?2,?4,?5,?6,?7,?3)"
+            )
+        );
+        let six = INTERVALS.insert_chunk(2).unwrap();
+        assert!(six.starts_with("INSERT INTO interval_reading"));
+        assert!(six.ends_with(
+            "(?1,?2,?4,?5,?6,?7,?3),(?1,?2,?8,?9,?10,?11,?3),(?1,?2,?12,?13,?14,?15,?3),\
+             (?1,?2,?16,?17,?18,?19,?3),(?1,?2,?20,?21,?22,?23,?3),(?1,?2,?24,?25,?26,?27,?3)"
+        ));
+        assert_eq!(INTERVALS.insert_chunk(0).unwrap().matches("(?1,?2,").count(), 96);
+        assert_eq!(INTERVALS.insert_chunk(4), None);
+    }
+}

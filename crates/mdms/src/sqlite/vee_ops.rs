@@ -1,45 +1,15 @@
-//! Validation, estimation and editing inside one SQLite transaction: the glue between the
-//! pure VEE core and the tables.
+//! Validation and estimation inside one SQLite transaction, as the ingest path calls them:
+//! thin adapters from the SQLite ingest's preloaded versions to the engine-independent glue
+//! in `crate::vee_run`.
 
-use std::collections::BTreeMap;
+use rusqlite::Connection;
 
-use jiff::Timestamp;
-use model::QualityFlags;
-use rusqlite::{Connection, params};
-
-use super::audit::{NewAudit, insert as insert_audit};
-use super::findings::{Cause, persist};
-use super::ingest::{Versions, load_versions};
-use super::series_table::INTERVALS;
-use super::timestamp::from_millisecond;
-use super::vee_window::{Channel, Deliveries, Slice, Window, load_slice, load_window_versions};
-use crate::editing::{AUTOMATIC_USER, AuditAction, ESTIMATION_SOURCE};
-use crate::error::SqliteContext;
-use crate::estimation::{EstimationInput, EstimationMethod, SkippedRun, estimate};
-use crate::vee::{Finding, RuleId, SeriesPoint, ValidationInput, ValidationReport, validate};
-use crate::{StoreError, StoredInterval};
-
-const INSERT_AUDITED: &str = "INSERT INTO interval_reading \
-    (meter_id, reading_type_id, interval_end, version, value, quality, audit_id) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
-
-/// Inserts a version written by an audit entry (an estimate or an edit).
-pub(crate) fn insert_audited_version(
-    tx: &Connection,
-    ch: &Channel<'_>,
-    end_s: i64,
-    version: u32,
-    value: f64,
-    quality: QualityFlags,
-    audit_id: i64,
-) -> Result<(), StoreError> {
-    tx.prepare_cached(INSERT_AUDITED)
-        .and_then(|mut s| {
-            s.execute(params![ch.meter_id, ch.reading_type_id, end_s, version, value, quality.0, audit_id])
-        })
-        .context("inserting an estimated or edited version")?;
-    Ok(())
-}
+use super::findings::Cause;
+use super::ingest::Versions;
+use super::vee_tx::{SqliteVeeTx, points_of};
+use super::vee_window::{Channel, Deliveries, Slice, Window};
+use crate::StoreError;
+use crate::vee::{Finding, ValidationReport};
 
 /// Validates `win` from `versions` (every version in its context) and records the findings.
 pub(crate) fn validate_loaded(
@@ -51,26 +21,8 @@ pub(crate) fn validate_loaded(
     at_ms: i64,
     deliveries: &mut Deliveries,
 ) -> Result<(ValidationReport, Slice, Vec<Finding>), StoreError> {
-    let slice = load_slice(tx, ch, win, versions, deliveries)?;
-    let input = ValidationInput {
-        reading_type: ch.reading_type,
-        points: &slice.points,
-        window_from: super::timestamp::from_second(win.from)?,
-        window_to: super::timestamp::from_second(win.to)?,
-        registers: &slice.registers,
-        midnight_history: &slice.midnights,
-    };
-    let findings = validate(&input, ch.class)?;
-    let counts = persist(tx, ch, win, &slice, &findings, cause, at_ms)?;
-    let report = ValidationReport {
-        channels: 1,
-        findings_new: counts.new,
-        findings_reported: counts.reported,
-        findings_cleared: counts.cleared,
-        findings_superseded: counts.superseded,
-        ..ValidationReport::default()
-    };
-    Ok((report, slice, findings))
+    let points = points_of(tx, deliveries, versions)?;
+    crate::vee_run::validate_points(&mut SqliteVeeTx { tx, deliveries }, ch, win, points, cause, at_ms)
 }
 
 /// Loads `win` from the store and validates it.
@@ -82,13 +34,11 @@ pub(crate) fn revalidate(
     at_ms: i64,
     deliveries: &mut Deliveries,
 ) -> Result<(ValidationReport, Slice, Vec<Finding>), StoreError> {
-    let versions = load_window_versions(tx, ch, win)?;
-    validate_loaded(tx, ch, win, &versions, cause, at_ms, deliveries)
+    crate::vee_run::revalidate(&mut SqliteVeeTx { tx, deliveries }, ch, win, cause, at_ms)
 }
 
-/// After a validation on ingest: estimates the missing intervals (and those failing the
-/// class's `replace_rules`) when the class estimates automatically, then validates the
-/// estimates. Returns the estimation's share of the report.
+/// After a validation on ingest: estimates what the class estimates automatically and
+/// validates the estimates (see `crate::vee_run::auto_estimate`).
 pub(crate) fn auto_estimate(
     tx: &Connection,
     ch: &Channel<'_>,
@@ -98,145 +48,5 @@ pub(crate) fn auto_estimate(
     at_ms: i64,
     deliveries: &mut Deliveries,
 ) -> Result<ValidationReport, StoreError> {
-    let cfg = &ch.class.estimation;
-    if !cfg.auto {
-        return Ok(ValidationReport::default());
-    }
-    // Only values read from the meter are replaced automatically: an estimate that fails
-    // again, or a user's edit, stays for a person to decide (no version churn).
-    let replaceable = |f: &Finding| {
-        cfg.replace_rules.contains(&f.rule)
-            && slice
-                .point_at(f.interval_end.as_second())
-                .is_some_and(|p| p.version == f.version && p.quality.is_actual())
-    };
-    let mut targets: Vec<Timestamp> = findings
-        .iter()
-        .filter(|f| (f.rule == RuleId::MissingInterval && f.version == 0) || replaceable(f))
-        .map(|f| f.interval_end)
-        .collect();
-    targets.dedup();
-    if targets.is_empty() {
-        return Ok(ValidationReport::default());
-    }
-    let reason = "automatic estimation after validation";
-    let written = estimate_into_store(tx, ch, &targets, slice, AUTOMATIC_USER, reason, Some(cfg.max_gap_s), at_ms)?;
-    let mut report = ValidationReport {
-        intervals_estimated: written.estimated.len() as u64,
-        estimation_skipped: written.skipped,
-        ..ValidationReport::default()
-    };
-    if let (Some(first), Some(last)) = (written.estimated.first(), written.estimated.last()) {
-        let again = win.union(Window::covering(ch, first.interval_end.as_second(), last.interval_end.as_second())?);
-        let (validation, _, _) = revalidate(tx, ch, &again, Cause::Estimate, at_ms, deliveries)?;
-        report.absorb(ValidationReport { channels: 0, ..validation });
-    }
-    Ok(report)
-}
-
-/// What [`estimate_into_store`] wrote.
-pub(crate) struct Written {
-    pub audit_id: Option<i64>,
-    pub estimated: Vec<StoredInterval>,
-    pub skipped: Vec<SkippedRun>,
-}
-
-/// Estimates `targets` from `base` (loading the like-day search range when a run is long
-/// enough to need it), writes the estimates as new versions with one audit entry, and
-/// returns them. Does not validate.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn estimate_into_store(
-    tx: &Connection,
-    ch: &Channel<'_>,
-    targets: &[Timestamp],
-    base: &Slice,
-    user: &str,
-    reason: &str,
-    max_gap_s: Option<u32>,
-    at_ms: i64,
-) -> Result<Written, StoreError> {
-    let cfg = &ch.class.estimation;
-    let l = ch.class.interval_length_s;
-    let (first, last) = match (targets.iter().min(), targets.iter().max()) {
-        (Some(a), Some(b)) => (a.as_second(), b.as_second()),
-        _ => return Ok(Written { audit_id: None, estimated: Vec::new(), skipped: Vec::new() }),
-    };
-    let long_run_possible = targets.len() as i64 * l > i64::from(cfg.max_interpolation_s);
-    let extended;
-    let points: &[SeriesPoint] = if long_run_possible {
-        let reach = (i64::from(cfg.like_day_search_days) + 2) * 86_400;
-        let versions = load_versions(tx, &INTERVALS, ch.meter_id, ch.reading_type_id, first - reach, last + reach)?;
-        let mut merged: BTreeMap<i64, SeriesPoint> =
-            base.points.iter().map(|p| (p.interval_end.as_second(), p.clone())).collect();
-        for (&end, k) in &versions {
-            merged.entry(end).or_insert(SeriesPoint {
-                interval_end: super::timestamp::from_second(end)?,
-                value: k.latest_value,
-                quality: QualityFlags(k.latest_quality),
-                version: k.latest,
-                delivery: None,
-                conflicting_deliveries: false,
-            });
-        }
-        extended = merged.into_values().collect::<Vec<_>>();
-        &extended
-    } else {
-        &base.points
-    };
-    let input =
-        EstimationInput { reading_type: ch.reading_type, points, targets, registers: &base.registers, max_gap_s };
-    let outcome = estimate(&input, ch.class)?;
-    if outcome.estimates.is_empty() {
-        return Ok(Written { audit_id: None, estimated: Vec::new(), skipped: outcome.skipped });
-    }
-    let by_method = |m: EstimationMethod| outcome.estimates.iter().filter(|e| e.method == m).count();
-    let detail = format!(
-        "{} intervals estimated ({} {}, {} {}); {} runs skipped",
-        outcome.estimates.len(),
-        by_method(EstimationMethod::LinearInterpolation),
-        EstimationMethod::LinearInterpolation.as_str(),
-        by_method(EstimationMethod::LikeDayAverage),
-        EstimationMethod::LikeDayAverage.as_str(),
-        outcome.skipped.len()
-    );
-    let first_est = outcome.estimates.first().map(|e| e.interval_end.as_second());
-    let last_est = outcome.estimates.last().map(|e| e.interval_end.as_second());
-    let audit_id = insert_audit(
-        tx,
-        &NewAudit {
-            at_ms,
-            user,
-            action: AuditAction::Estimate,
-            reason,
-            meter_id: ch.meter_id,
-            reading_type_id: Some(ch.reading_type_id),
-            first_end: first_est,
-            last_end: last_est,
-            detail,
-        },
-    )?;
-    let at = from_millisecond(at_ms)?;
-    let latest = |end_s: i64| {
-        points.binary_search_by_key(&end_s, |p| p.interval_end.as_second()).ok().and_then(|i| points.get(i))
-    };
-    let mut estimated = Vec::with_capacity(outcome.estimates.len());
-    for e in &outcome.estimates {
-        let end_s = e.interval_end.as_second();
-        let version = latest(end_s).map_or(Ok(1), |p| {
-            p.version
-                .checked_add(1)
-                .ok_or_else(|| StoreError::Corrupt(format!("interval {end_s} has too many versions")))
-        })?;
-        insert_audited_version(tx, ch, end_s, version, e.value, e.quality, audit_id)?;
-        estimated.push(StoredInterval {
-            interval_end: e.interval_end,
-            value: e.value,
-            quality: e.quality,
-            version,
-            collected_at: at,
-            ingested_at: at,
-            source: ESTIMATION_SOURCE.to_string(),
-        });
-    }
-    Ok(Written { audit_id: Some(audit_id), estimated, skipped: outcome.skipped })
+    crate::vee_run::auto_estimate(&mut SqliteVeeTx { tx, deliveries }, ch, win, slice, findings, at_ms)
 }

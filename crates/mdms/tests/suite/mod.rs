@@ -6,6 +6,7 @@
 //! reopens one persistent database.
 #![allow(dead_code)]
 
+pub mod batch_cases;
 pub mod consumption_cases;
 pub mod durability_cases;
 pub mod fixtures;
@@ -27,6 +28,12 @@ macro_rules! store_conformance_tests {
             ingest_cases::refused_readings_write_nothing,
             ingest_cases::collection_metadata_is_recorded_once_per_session,
             ingest_cases::source_is_recorded_per_version,
+            batch_cases::duplicates_inside_one_batch,
+            batch_cases::duplicates_across_batches,
+            batch_cases::revisions_inside_a_batch_follow_batch_order,
+            batch_cases::refused_reading_rolls_back_the_whole_batch,
+            batch_cases::an_empty_batch_writes_nothing,
+            batch_cases::batch_source_is_recorded,
             query_cases::range_queries_are_half_open,
             query_cases::register_ranges_are_half_open,
             query_cases::history_of_an_unknown_interval_is_empty,
@@ -54,6 +61,14 @@ macro_rules! store_conformance_tests {
                 case in crate::suite::properties::conflicting_case()
             ) {
                 crate::suite::properties::check_version_semantics($fresh, &case)?;
+            }
+
+            #[test]
+            fn batched_delivery_gives_the_same_counts_and_versions_as_one_by_one(
+                case in crate::suite::properties::conflicting_case(),
+                batch_sizes in proptest::collection::vec(1usize..6, 1..4),
+            ) {
+                crate::suite::batch_cases::check_batching_equivalence($fresh, &case, &batch_sizes)?;
             }
         }
     };

@@ -25,9 +25,9 @@
 //! Only integer arithmetic and IEEE-exact float operations (+ − × ÷ √, rounding) are used, so a
 //! meter produces the same numbers on every platform.
 
-use crate::metrology::calendar::{MS_PER_DAY, civil_from_days, days_in_month, weekday};
-use crate::metrology::load_shape::{hourly_kwh, pv_season_factor, season_factor};
-use crate::metrology::noise::{Stream, approx_normal, hash, uniform, unit};
+use crate::metrology::calendar::{MS_PER_DAY, weekday};
+use crate::metrology::load_shape::{hourly_kwh, season_factors_of_day};
+use crate::metrology::noise::{Stream, approx_normal, hash, hash_keyed, stream_key, uniform, uniform_keyed, unit};
 use crate::time_zone::MeterTimeZone;
 
 /// Length of one load-profile interval, milliseconds (capture_period 900 s).
@@ -136,6 +136,35 @@ pub struct LoadModel {
     day_shape_kwh: [f64; 2],
     /// Share of the expected day's import falling in tariff 1, weekday / weekend.
     t1_share: [f64; 2],
+    /// The seed's keys of the per-day and per-interval random streams (see
+    /// [`crate::metrology::noise::stream_key`]).
+    keys: StreamKeys,
+}
+
+/// [`stream_key`] of the streams drawn for every day and every interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct StreamKeys {
+    day_factor: u64,
+    cloudiness: u64,
+    day_power_factor: u64,
+    day_reactive_export: u64,
+    interval_noise: u64,
+    appliance_burst: u64,
+    pv_variability: u64,
+}
+
+impl StreamKeys {
+    fn new(seed: u64) -> Self {
+        StreamKeys {
+            day_factor: stream_key(seed, Stream::DayFactor),
+            cloudiness: stream_key(seed, Stream::Cloudiness),
+            day_power_factor: stream_key(seed, Stream::DayPowerFactor),
+            day_reactive_export: stream_key(seed, Stream::DayReactiveExport),
+            interval_noise: stream_key(seed, Stream::IntervalNoise),
+            appliance_burst: stream_key(seed, Stream::ApplianceBurst),
+            pv_variability: stream_key(seed, Stream::PvVariability),
+        }
+    }
 }
 
 /// Weight multiplier of a PV household's import 10:00–16:00 local: self-consumption hides part
@@ -162,7 +191,15 @@ impl LoadModel {
             reactive_export_ratio: 0.01 + 0.02 * u(Stream::ReactiveExport),
             voltage_offset_dv: (u(Stream::VoltageOffset) * 81.0).floor() as i32 - 40,
         };
-        let mut model = LoadModel { seed, zone, params, scale: 1.0, day_shape_kwh: [0.0; 2], t1_share: [0.0; 2] };
+        let mut model = LoadModel {
+            seed,
+            zone,
+            params,
+            scale: 1.0,
+            day_shape_kwh: [0.0; 2],
+            t1_share: [0.0; 2],
+            keys: StreamKeys::new(seed),
+        };
         for weekend in [false, true] {
             let (mut all, mut t1) = (0.0, 0.0);
             for k in 0..INTERVALS_PER_DAY {
@@ -228,29 +265,26 @@ impl LoadModel {
     }
 
     fn expected_day_kwh(&self, day: i64) -> f64 {
-        let date = civil_from_days(day);
-        self.day_shape_kwh[usize::from(Self::is_weekend(day))]
-            * season_factor(date.month, date.day, days_in_month(date.year, date.month))
+        self.day_shape_kwh[usize::from(Self::is_weekend(day))] * season_factors_of_day(day).0
     }
 
     /// The totals of model day `day` (days since 1970-01-01 in local standard time), O(1).
     pub fn day_totals(&self, day: i64) -> DayTotals {
-        let s = self.seed;
-        let day_factor = 0.7 + 0.6 * uniform(s, Stream::DayFactor, day);
+        let k = &self.keys;
+        let day_factor = 0.7 + 0.6 * uniform_keyed(k.day_factor, day);
         let import = (self.scale * self.expected_day_kwh(day) * day_factor).round().max(0.0);
         let import_wh = import as u64;
         let t1 = (import * self.t1_share[usize::from(Self::is_weekend(day))]).round() as u64;
         let export_wh = if self.params.pv_clear_day_export_wh > 0 {
-            let date = civil_from_days(day);
-            let season = pv_season_factor(date.month, date.day, days_in_month(date.year, date.month));
-            let cloudiness = 0.15 + 0.95 * uniform(s, Stream::Cloudiness, day);
+            let season = season_factors_of_day(day).1;
+            let cloudiness = 0.15 + 0.95 * uniform_keyed(k.cloudiness, day);
             (f64::from(self.params.pv_clear_day_export_wh) * season * cloudiness).round() as u64
         } else {
             0
         };
-        let pf = (self.params.power_factor + 0.02 * (uniform(s, Stream::DayPowerFactor, day) - 0.5)).clamp(0.90, 0.98);
+        let pf = self.day_power_factor(day);
         let tan_phi = (1.0 / (pf * pf) - 1.0).sqrt();
-        let q_export = self.params.reactive_export_ratio * (0.5 + uniform(s, Stream::DayReactiveExport, day));
+        let q_export = self.params.reactive_export_ratio * (0.5 + uniform_keyed(k.day_reactive_export, day));
         DayTotals {
             active_import_wh: import_wh,
             active_import_t1_wh: t1.min(import_wh),
@@ -262,7 +296,7 @@ impl LoadModel {
 
     /// Power factor cos φ of model day `day` (the one its reactive import was drawn with).
     pub(crate) fn day_power_factor(&self, day: i64) -> f64 {
-        (self.params.power_factor + 0.02 * (uniform(self.seed, Stream::DayPowerFactor, day) - 0.5)).clamp(0.90, 0.98)
+        (self.params.power_factor + 0.02 * (uniform_keyed(self.keys.day_power_factor, day) - 0.5)).clamp(0.90, 0.98)
     }
 
     /// The 96 intervals of model day `day`, in time order; they sum exactly to
@@ -285,7 +319,7 @@ impl LoadModel {
                 // Solar time ≈ local standard time; a clear-sky triangle around 12:15.
                 let solar_hour = (k as f64 + 0.5) / 4.0;
                 let clear = (1.0 - (solar_hour - 12.25).abs() / 4.5).max(0.0);
-                pv_weights[k] = clear * (0.3 + 1.4 * uniform(self.seed, Stream::PvVariability, n));
+                pv_weights[k] = clear * (0.3 + 1.4 * uniform_keyed(self.keys.pv_variability, n));
             }
         }
         let mut import = [0u64; INTERVALS_PER_DAY];
@@ -311,8 +345,8 @@ impl LoadModel {
     /// 0.4 + 1.8·u² (mean 1, 0.4..2.2) plus, in 5 % of intervals, an appliance burst
     /// (kettle, oven, washing machine) adding 1.5..4.5.
     fn interval_noise(&self, n: i64) -> f64 {
-        let u = uniform(self.seed, Stream::IntervalNoise, n);
-        let b = hash(self.seed, Stream::ApplianceBurst, n);
+        let u = uniform_keyed(self.keys.interval_noise, n);
+        let b = hash_keyed(self.keys.appliance_burst, n);
         let burst = if unit(b) < 0.05 { 1.5 + 3.0 * unit(b.rotate_left(29)) } else { 0.0 };
         0.4 + 1.8 * u * u + burst
     }

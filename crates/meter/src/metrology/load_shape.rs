@@ -8,6 +8,10 @@
 //! are placed in UK civil time (GMT/BST). The test `tests/load_shape_table.rs` re-derives the
 //! table from the CSV and checks these constants, so the table stays honest.
 
+use std::sync::OnceLock;
+
+use crate::metrology::calendar::{civil_from_days, days_from_civil, days_in_month};
+
 /// Mean consumption in kWh of each local clock hour `h` (the hour starting at h:00),
 /// Monday to Friday; 0.0001 kWh resolution. Sum 3.872 kWh per day.
 pub const WEEKDAY_KWH: [f64; 24] = [
@@ -55,6 +59,26 @@ pub fn pv_season_factor(month: u8, day: u8, days_in_month: u8) -> f64 {
     month_interpolated(&PV_MONTH_FACTOR, month, day, days_in_month)
 }
 
+/// [`season_factor`] and [`pv_season_factor`] of the local date with day number `day` (days
+/// since 1970-01-01): looked up in a table computed once for 2000-01-01..2100-01-01 with
+/// those same functions (so the values are identical), computed directly outside it. The
+/// load model needs them for every day since commissioning.
+pub(crate) fn season_factors_of_day(day: i64) -> (f64, f64) {
+    static TABLE: OnceLock<Box<[(f64, f64)]>> = OnceLock::new();
+    let first = days_from_civil(2000, 1, 1);
+    let table = TABLE.get_or_init(|| (first..days_from_civil(2100, 1, 1)).map(compute_season_factors).collect());
+    match usize::try_from(day - first).ok().and_then(|i| table.get(i)) {
+        Some(f) => *f,
+        None => compute_season_factors(day),
+    }
+}
+
+fn compute_season_factors(day: i64) -> (f64, f64) {
+    let date = civil_from_days(day);
+    let dim = days_in_month(date.year, date.month);
+    (season_factor(date.month, date.day, dim), pv_season_factor(date.month, date.day, dim))
+}
+
 fn month_interpolated(table: &[f64; 12], month: u8, day: u8, days_in_month: u8) -> f64 {
     let m = f64::from(month.clamp(1, 12) - 1);
     let dim = f64::from(days_in_month.max(1));
@@ -86,6 +110,16 @@ mod tests {
         // 31 December and 1 January are neighbours.
         assert!((season_factor(12, 31, 31) - season_factor(1, 1, 31)).abs() < 0.01);
         assert!((pv_season_factor(6, 15, 30) - 1.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_season_table_holds_exactly_the_computed_factors() {
+        for day in days_from_civil(1999, 12, 1)..days_from_civil(2100, 2, 1) {
+            let date = civil_from_days(day);
+            let dim = days_in_month(date.year, date.month);
+            let expected = (season_factor(date.month, date.day, dim), pv_season_factor(date.month, date.day, dim));
+            assert_eq!(season_factors_of_day(day), expected, "{date:?}");
+        }
     }
 
     #[test]

@@ -53,7 +53,23 @@ pub(crate) const fn splitmix64(x: u64) -> u64 {
 
 /// A 64-bit hash of (seed, stream, index).
 pub(crate) fn hash(seed: u64, stream: Stream, index: i64) -> u64 {
-    splitmix64(splitmix64(seed ^ splitmix64(stream as u64)) ^ index as u64)
+    hash_keyed(stream_key(seed, stream), index)
+}
+
+/// The part of [`hash`] that depends on (seed, stream) only: a meter computes it once per
+/// stream and draws with [`hash_keyed`] / [`uniform_keyed`], one mix per draw instead of three.
+pub(crate) const fn stream_key(seed: u64, stream: Stream) -> u64 {
+    splitmix64(seed ^ splitmix64(stream as u64))
+}
+
+/// `hash(seed, stream, index)` from `key = stream_key(seed, stream)`.
+pub(crate) const fn hash_keyed(key: u64, index: i64) -> u64 {
+    splitmix64(key ^ index as u64)
+}
+
+/// `uniform(seed, stream, index)` from `key = stream_key(seed, stream)`.
+pub(crate) fn uniform_keyed(key: u64, index: i64) -> f64 {
+    unit(hash_keyed(key, index))
 }
 
 /// A uniform number in [0, 1) from (seed, stream, index), with 53 random bits.

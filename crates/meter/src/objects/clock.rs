@@ -2,6 +2,10 @@
 //!
 //! The meter's time is the caller's true UTC `now` plus an offset: initially the meter's
 //! drift (a few seconds, drawn from its seed), later whatever time synchronisation sets.
+//! A clock with a rate error ([`MeterClock::with_rate_ppm`], the crystal's tolerance) also
+//! runs fast or slow from each time setting on: `offset(now) = offset + (now − last
+//! setting) × ppm / 10^6`, so a synchronised meter drifts away again (a meter never set
+//! keeps its factory offset).
 //! All metrology runs on meter time, so setting the clock moves the meter along its own
 //! timeline (forward: the registers jump ahead; backward: they step back by the energy of
 //! the repeated span) — a simplification of a real meter, documented rather than hidden.
@@ -28,12 +32,19 @@ pub const MIN_METER_MS: i64 = 946_684_800_000;
 /// Latest meter time the clock accepts (exclusive): 2100-01-01T00:00:00Z, UTC ms. Bounding
 /// the clock keeps register evaluation, which walks the days since commissioning, fast.
 pub const MAX_METER_MS: i64 = 4_102_444_800_000;
+/// Largest clock rate error accepted by [`MeterClock::with_rate_ppm`], parts per million
+/// (a crystal meter is within ±50 ppm; 1000 ppm = 86 s a day).
+pub const MAX_RATE_PPM: i32 = 1000;
 
 /// The meter clock: zone, offset from true UTC and the history of adjustments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterClock {
     zone: MeterTimeZone,
     offset_ms: i64,
+    /// Rate error, ppm (positive: fast).
+    rate_ppm: i32,
+    /// True time of the last setting, UTC ms: the rate error accumulates from there.
+    set_at_ms: Option<i64>,
     /// Meter times (just after the jump) of every adjustment, in order of occurrence.
     adjustments: Vec<i64>,
 }
@@ -41,7 +52,19 @@ pub struct MeterClock {
 impl MeterClock {
     /// A clock in `zone` running `drift_ms` ahead of true UTC (negative = behind).
     pub fn new(zone: MeterTimeZone, drift_ms: i64) -> MeterClock {
-        MeterClock { zone, offset_ms: drift_ms, adjustments: Vec::new() }
+        MeterClock { zone, offset_ms: drift_ms, rate_ppm: 0, set_at_ms: None, adjustments: Vec::new() }
+    }
+
+    /// The same clock running `ppm` parts per million fast (negative: slow) after each time
+    /// setting; clamped to ±[`MAX_RATE_PPM`].
+    pub fn with_rate_ppm(mut self, ppm: i32) -> MeterClock {
+        self.rate_ppm = ppm.clamp(-MAX_RATE_PPM, MAX_RATE_PPM);
+        self
+    }
+
+    /// The rate error, ppm (positive: the clock runs fast).
+    pub fn rate_ppm(&self) -> i32 {
+        self.rate_ppm
     }
 
     /// The zone.
@@ -49,19 +72,33 @@ impl MeterClock {
         self.zone
     }
 
-    /// Meter time minus true time, ms.
+    /// Meter time minus true time at the last setting (or the factory offset), ms; see
+    /// [`MeterClock::offset_at`] for the offset including the rate error.
     pub fn offset_ms(&self) -> i64 {
         self.offset_ms
     }
 
+    /// Meter time minus true time at true time `now`, ms (offset + accumulated rate error).
+    pub fn offset_at(&self, now: Timestamp) -> i64 {
+        let now_ms = now.as_millisecond();
+        let gained = match self.set_at_ms {
+            Some(set) if self.rate_ppm != 0 => {
+                (i128::from(now_ms - set) * i128::from(self.rate_ppm)).div_euclid(1_000_000) as i64
+            }
+            _ => 0,
+        };
+        self.offset_ms.saturating_add(gained)
+    }
+
     /// Meter time at true time `now`, UTC ms since the Unix epoch.
     pub fn meter_ms(&self, now: Timestamp) -> i64 {
-        now.as_millisecond().saturating_add(self.offset_ms)
+        now.as_millisecond().saturating_add(self.offset_at(now))
     }
 
     /// Sets the meter time to `meter_ms` at true time `now` and records the adjustment.
     pub fn set_meter_ms(&mut self, now: Timestamp, meter_ms: i64) {
         self.offset_ms = meter_ms.saturating_sub(now.as_millisecond());
+        self.set_at_ms = Some(now.as_millisecond());
         self.adjustments.push(meter_ms);
     }
 
@@ -184,5 +221,19 @@ mod tests {
         assert_eq!(c.action(now, 6, None), Err(ActionResult::TypeUnmatched));
         assert_eq!(c.action(now, 3, None), Ok(None));
         assert_eq!(c.meter_ms(now), ts("2024-07-01T10:15:00Z").as_millisecond());
+    }
+
+    #[test]
+    fn a_fast_clock_drifts_from_its_last_setting() {
+        let mut c = MeterClock::new(MeterTimeZone::UTC, 2_000).with_rate_ppm(100);
+        let t0 = ts("2024-07-01T00:00:00Z");
+        // Never set: the factory offset only.
+        assert_eq!(c.offset_at(t0 + jiff::SignedDuration::from_hours(240)), 2_000);
+        c.set_meter_ms(t0, t0.as_millisecond());
+        assert_eq!(c.offset_at(t0), 0);
+        // 100 ppm over one day = 8.64 s fast.
+        let day = t0 + jiff::SignedDuration::from_hours(24);
+        assert_eq!(c.meter_ms(day), day.as_millisecond() + 8_640);
+        assert_eq!(MeterClock::new(MeterTimeZone::UTC, 0).with_rate_ppm(5_000).rate_ppm(), MAX_RATE_PPM);
     }
 }

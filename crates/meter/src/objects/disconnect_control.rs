@@ -21,7 +21,9 @@
 //!
 //! Choices of this simulator: a trigger the mode allows but the current state has no
 //! transition for (e.g. remote_disconnect while disconnected) succeeds without change; the
-//! remote methods fail with `other-reason` in mode 0.
+//! remote methods fail with `other-reason` in mode 0; writing mode 0 ("the disconnect
+//! control object is always in 'connected' state") closes an open relay at once
+//! ([`DisconnectControl::set_mode`]).
 
 use dlms::Data;
 
@@ -103,6 +105,18 @@ impl DisconnectControl {
     /// A connected disconnector in `mode`.
     pub fn new(mode: ControlMode) -> DisconnectControl {
         DisconnectControl { state: ControlState::Connected, mode }
+    }
+
+    /// SET of attribute 4: the new control mode. Mode 0 also moves the state to connected
+    /// (the object is always connected in mode 0). Returns whether the state changed (the
+    /// caller then closes the supply).
+    pub fn set_mode(&mut self, mode: ControlMode) -> bool {
+        self.mode = mode;
+        if mode == ControlMode::None && self.state != ControlState::Connected {
+            self.state = ControlState::Connected;
+            return true;
+        }
+        false
     }
 
     /// Attribute 2 `output_state`: true = relay closed, supply available.
@@ -221,6 +235,17 @@ mod tests {
         for (mode, trig, from, want) in cases {
             assert_eq!(in_state(mode, from).next_state(trig), want, "{mode:?} {trig:?} {from:?}");
         }
+    }
+
+    #[test]
+    fn mode_0_is_always_connected() {
+        let mut d = in_state(ControlMode::Mode1, ReadyForReconnection);
+        assert!(!d.set_mode(ControlMode::Mode3), "other modes keep the state");
+        assert_eq!(d.state, ReadyForReconnection);
+        assert!(d.set_mode(ControlMode::None));
+        assert_eq!((d.state, d.output_state()), (Connected, true));
+        assert!(!d.apply(RemoteDisconnect), "no transition in mode 0");
+        assert!(!d.set_mode(ControlMode::None));
     }
 
     #[test]

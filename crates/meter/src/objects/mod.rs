@@ -7,12 +7,17 @@
 //! checks of [`crate::SimulatedMeter`]'s GET/SET/ACTION dispatch.
 
 pub mod access;
+pub mod activity_calendar;
 pub mod association_ln;
 pub mod clock;
 pub mod credit;
 pub mod disconnect_control;
+pub mod image_transfer;
+pub mod limiter;
 pub mod profile_generic;
 pub mod register;
+pub mod register_activation;
+pub mod script_table;
 pub mod security_setup;
 pub mod token_gateway;
 
@@ -36,6 +41,16 @@ pub const CLASS_CLOCK: u16 = 8;
 pub const CLASS_ASSOCIATION_LN: u16 = 15;
 /// Interface class Disconnect control (§4.5.8).
 pub const CLASS_DISCONNECT_CONTROL: u16 = 70;
+/// Interface class Register activation (§4.3.5).
+pub const CLASS_REGISTER_ACTIVATION: u16 = register_activation::CLASS_REGISTER_ACTIVATION;
+/// Interface class Script table (§4.5.2).
+pub const CLASS_SCRIPT_TABLE: u16 = script_table::CLASS_SCRIPT_TABLE;
+/// Interface class Activity calendar (§4.5.5).
+pub const CLASS_ACTIVITY_CALENDAR: u16 = activity_calendar::CLASS_ACTIVITY_CALENDAR;
+/// Interface class Limiter (§4.5.9).
+pub const CLASS_LIMITER: u16 = limiter::CLASS_LIMITER;
+/// Interface class Image transfer (§5.3.6 of the 2016+ editions).
+pub const CLASS_IMAGE_TRANSFER: u16 = image_transfer::CLASS_IMAGE_TRANSFER;
 /// Interface class Credit (§4.6, payment metering), prepaid meters only.
 pub const CLASS_CREDIT: u16 = 112;
 /// Interface class Token gateway (§4.6, payment metering), prepaid meters only.
@@ -74,6 +89,21 @@ pub enum ObjectRole {
     /// Security setup 0.0.43.0.0.255 (meters with suite 0 security, see
     /// [`security_setup`]).
     SecuritySetup,
+    /// Data 1.0.0.2.0.255, active firmware identifier (the firmware version).
+    FirmwareVersion,
+    /// A Script table ([`script_table`]).
+    ScriptTable(script_table::ScriptTableId),
+    /// Register activation 0.0.14.0.1.255 ([`register_activation`]).
+    RegisterActivation,
+    /// Activity calendar 0.0.13.0.0.255 ([`activity_calendar`]).
+    ActivityCalendar,
+    /// Limiter 0.0.17.0.0.255 ([`limiter`]).
+    Limiter,
+    /// Image transfer 0.0.44.0.0.255 ([`image_transfer`]).
+    ImageTransfer,
+    /// Alarm register 1, filter 1, descriptor 1 and the alarm Push setup
+    /// ([`crate::alarm`]).
+    Alarm(crate::alarm::AlarmObjectKind),
 }
 
 /// One COSEM object: class, version, logical name, access rights and role.
@@ -172,6 +202,67 @@ const ASSOCIATION_METHODS: &[MethodAccess] =
 const DISCONNECT_ATTRIBUTES: &[AttributeAccess] = &[attr(1, Read), attr(2, Read), attr(3, Read), attr(4, ReadWrite)];
 const DISCONNECT_METHODS: &[MethodAccess] = &[method(1, Access), method(2, Access)];
 
+/// Script table (class 9 version 0): the scripts are fixed; method 1 execute not offered.
+const SCRIPT_TABLE_ATTRIBUTES: &[AttributeAccess] = &[attr(1, Read), attr(2, Read)];
+const SCRIPT_TABLE_METHODS: &[MethodAccess] = &[method(1, NoMethodAccess)];
+
+/// Register activation (class 6 version 0): read-only; methods 1 add_register, 2 add_mask,
+/// 3 delete_mask not offered.
+const REGISTER_ACTIVATION_ATTRIBUTES: &[AttributeAccess] =
+    &[attr(1, Read), attr(2, Read), attr(3, Read), attr(4, Read)];
+const REGISTER_ACTIVATION_METHODS: &[MethodAccess] =
+    &[method(1, NoMethodAccess), method(2, NoMethodAccess), method(3, NoMethodAccess)];
+
+/// Activity calendar (class 20 version 0): active calendar read-only, passive calendar and
+/// activation time writable; method 1 activate_passive_calendar.
+const ACTIVITY_CALENDAR_ATTRIBUTES: &[AttributeAccess] = &[
+    attr(1, Read),
+    attr(2, Read),
+    attr(3, Read),
+    attr(4, Read),
+    attr(5, Read),
+    attr(6, ReadWrite),
+    attr(7, ReadWrite),
+    attr(8, ReadWrite),
+    attr(9, ReadWrite),
+    attr(10, ReadWrite),
+];
+const ACTIVITY_CALENDAR_METHODS: &[MethodAccess] = &[method(1, Access)];
+
+/// Limiter (class 71 version 0): threshold_active (3) and emergency_profile_active (10)
+/// read-only, the settings writable; no methods.
+const LIMITER_ATTRIBUTES: &[AttributeAccess] = &[
+    attr(1, Read),
+    attr(2, ReadWrite),
+    attr(3, Read),
+    attr(4, ReadWrite),
+    attr(5, ReadWrite),
+    attr(6, ReadWrite),
+    attr(7, ReadWrite),
+    attr(8, ReadWrite),
+    attr(9, ReadWrite),
+    attr(10, Read),
+    attr(11, ReadWrite),
+];
+
+/// Image transfer (class 18 version 0): image_transfer_enabled (5) writable; methods 1
+/// initiate, 2 block transfer, 3 verify, 4 activate.
+const IMAGE_TRANSFER_ATTRIBUTES: &[AttributeAccess] =
+    &[attr(1, Read), attr(2, Read), attr(3, Read), attr(4, Read), attr(5, ReadWrite), attr(6, Read), attr(7, Read)];
+const IMAGE_TRANSFER_METHODS: &[MethodAccess] =
+    &[method(1, Access), method(2, Access), method(3, Access), method(4, Access)];
+
+const fn script_table(id: script_table::ScriptTableId, logical_name: Obis) -> CosemObject {
+    CosemObject {
+        class_id: CLASS_SCRIPT_TABLE,
+        version: 0,
+        logical_name,
+        attributes: SCRIPT_TABLE_ATTRIBUTES,
+        methods: SCRIPT_TABLE_METHODS,
+        role: ObjectRole::ScriptTable(id),
+    }
+}
+
 const fn register(q: RegisterQuantity) -> CosemObject {
     CosemObject {
         class_id: CLASS_REGISTER,
@@ -233,6 +324,45 @@ pub const OBJECT_LIST: &[CosemObject] = &[
         methods: DISCONNECT_METHODS,
         role: ObjectRole::DisconnectControl,
     },
+    data(image_transfer::ACTIVE_FIRMWARE_IDENTIFIER, ObjectRole::FirmwareVersion),
+    script_table(script_table::ScriptTableId::Tariffication, script_table::TARIFFICATION_SCRIPT_TABLE),
+    CosemObject {
+        class_id: CLASS_REGISTER_ACTIVATION,
+        version: 0,
+        logical_name: register_activation::REGISTER_ACTIVATION,
+        attributes: REGISTER_ACTIVATION_ATTRIBUTES,
+        methods: REGISTER_ACTIVATION_METHODS,
+        role: ObjectRole::RegisterActivation,
+    },
+    CosemObject {
+        class_id: CLASS_ACTIVITY_CALENDAR,
+        version: 0,
+        logical_name: activity_calendar::ACTIVITY_CALENDAR,
+        attributes: ACTIVITY_CALENDAR_ATTRIBUTES,
+        methods: ACTIVITY_CALENDAR_METHODS,
+        role: ObjectRole::ActivityCalendar,
+    },
+    script_table(script_table::ScriptTableId::Disconnect, script_table::DISCONNECT_SCRIPT_TABLE),
+    CosemObject {
+        class_id: CLASS_LIMITER,
+        version: 0,
+        logical_name: limiter::LIMITER,
+        attributes: LIMITER_ATTRIBUTES,
+        methods: &[],
+        role: ObjectRole::Limiter,
+    },
+    CosemObject {
+        class_id: CLASS_IMAGE_TRANSFER,
+        version: 0,
+        logical_name: image_transfer::IMAGE_TRANSFER,
+        attributes: IMAGE_TRANSFER_ATTRIBUTES,
+        methods: IMAGE_TRANSFER_METHODS,
+        role: ObjectRole::ImageTransfer,
+    },
+    crate::alarm::ALARM_REGISTER_OBJECT,
+    crate::alarm::ALARM_FILTER_OBJECT,
+    crate::alarm::ALARM_DESCRIPTOR_OBJECT,
+    crate::alarm::ALARM_PUSH_SETUP_OBJECT,
 ];
 
 /// Token gateway (class 115 version 0): every attribute readable; method 1 `enter`.

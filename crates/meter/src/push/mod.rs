@@ -6,7 +6,7 @@
 //! |---|---|
 //! | [`setup`] | the Push setup object 0.0.25.9.0.255 (class 40 version 0): attributes, method 1 `push`, communication windows |
 //! | [`notification`] | pure builders: the data-notification of the push object list (with or without date-time), the event-notification of one attribute |
-//! | [`sender`] | delivery over TCP with the IEC 62056-47 wrapper to `host:port`, optional general-glo-ciphering, retries and randomised start |
+//! | [`sender`] | delivery over TCP or UDP with the IEC 62056-47 wrapper to `host:port`, optional general-glo-ciphering, retries and randomised start |
 //!
 //! A meter has a Push setup when its [`crate::MeterConfig::push`] is set.
 
@@ -15,6 +15,6 @@ pub mod sender;
 pub mod setup;
 
 pub use sender::{
-    PushDelivery, PushError, PushReport, push_data_notification, push_event_notification, push_requested,
+    PushDelivery, PushError, PushReport, PushTransport, push_data_notification, push_event_notification, push_requested,
 };
 pub use setup::{CommunicationWindow, PUSH_SETUP, PushObject, PushSetup, SendDestinationAndMethod};

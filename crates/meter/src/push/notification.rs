@@ -3,14 +3,14 @@
 //! (IEC 62056-5-3:2017 §9.3.10 DataNotification) and the event-notification of one
 //! attribute (§9.3.11 EventNotification).
 
-use dlms::Data;
 use dlms::xdlms::{
     CosemAttributeDescriptor, DataAccessResult, DataNotification, EventNotificationRequest, LongInvokeIdAndPriority,
 };
+use dlms::{Data, Obis};
 use jiff::Timestamp;
 
 use crate::SimulatedMeter;
-use crate::push::setup::PushObject;
+use crate::push::setup::{PushObject, PushSetup};
 
 /// The data-notification of the meter's Push setup at true time `now`: the body is a
 /// structure with one element per `push_object_list` entry, in order (an attribute that
@@ -29,6 +29,42 @@ pub fn data_notification(meter: &mut SimulatedMeter, now: Timestamp, with_date_t
         date_time,
         notification_body: Data::Structure(values),
     })
+}
+
+/// The data-notification of the meter's Push setup whose logical name is `setup` (the Push
+/// setup 0.0.25.9.0.255 of [`crate::MeterConfig::push`] or the alarm Push setup
+/// 0.4.25.9.0.255 of [`crate::alarm`]), built as [`data_notification`] does; its push counter
+/// gives the long-invoke-id. `None` when the meter has no Push setup of that name.
+pub fn data_notification_of(
+    meter: &mut SimulatedMeter,
+    now: Timestamp,
+    setup: Obis,
+    with_date_time: bool,
+) -> Option<DataNotification> {
+    let objects = setup_of(meter, setup)?.push_object_list.clone();
+    let invoke_id = setup_of_mut(meter, setup)?.next_invoke_id();
+    let values = objects.iter().map(|o| push_value(meter, now, o)).collect();
+    let date_time = with_date_time.then(|| meter.config().time_zone.to_cosem(meter.meter_time(now)));
+    Some(DataNotification {
+        long_invoke_id_and_priority: LongInvokeIdAndPriority::new(invoke_id, false, false),
+        date_time,
+        notification_body: Data::Structure(values),
+    })
+}
+
+/// The meter's Push setup named `ln`: the configured one or the alarm Push setup.
+pub(crate) fn setup_of(meter: &SimulatedMeter, ln: Obis) -> Option<&PushSetup> {
+    match meter.push_setup() {
+        Some(p) if p.logical_name == ln => Some(p),
+        _ => Some(meter.alarms().push_setup()).filter(|p| p.logical_name == ln),
+    }
+}
+
+fn setup_of_mut(meter: &mut SimulatedMeter, ln: Obis) -> Option<&mut PushSetup> {
+    if meter.push_setup().is_some_and(|p| p.logical_name == ln) {
+        return meter.push_setup_mut();
+    }
+    Some(meter.alarms_mut().push_setup_mut()).filter(|p| p.logical_name == ln)
 }
 
 /// The event-notification-request reporting `attribute` at true time `now` (e.g. the

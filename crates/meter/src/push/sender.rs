@@ -1,8 +1,10 @@
 //! The meter's push sender: the I/O around [`crate::push::notification`]. A push is
 //! prepared under the meter lock (window check, APDU built and, with security settings,
 //! general-glo-ciphered so that it carries the meter's system title), then delivered
-//! without the lock: one TCP connection to the Push setup's destination, one IEC 62056-47
-//! wrapper frame, then the connection is closed. A failed attempt is repeated
+//! without the lock: over TCP one connection to the Push setup's destination, one IEC
+//! 62056-47 wrapper frame, then the connection is closed; over UDP (transport service
+//! UDP) one datagram holding the wrapper frame (IEC 62056-47 UDP, unacknowledged: an
+//! attempt fails only when the datagram cannot be sent). A failed attempt is repeated
 //! `number_of_retries` times, `repetition_delay` apart; the first attempt waits the
 //! randomised start delay (0..=`randomisation_start_interval` seconds, drawn from the
 //! meter seed and the push number, so a fleet does not push all at once).
@@ -17,11 +19,14 @@ use dlms::xdlms::{CosemAttributeDescriptor, DataAccessResult, XdlmsApdu};
 use jiff::Timestamp;
 use thiserror::Error;
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
 use crate::SimulatedMeter;
 use crate::push::notification;
-use crate::push::setup::{MESSAGE_AXDR_APDU, PushSetup, TRANSPORT_TCP};
+use crate::push::setup::{MESSAGE_AXDR_APDU, PushSetup, TRANSPORT_TCP, TRANSPORT_UDP};
+
+/// The largest wrapper frame one UDP datagram carries (IPv4: 65 535 − 8 − 20 bytes).
+pub const MAX_UDP_FRAME_LEN: usize = 65_507;
 
 /// wPort the meter sends pushes from: the management logical device (SAP 1).
 pub const PUSH_SOURCE_WPORT: u16 = 1;
@@ -65,8 +70,8 @@ pub enum PushError {
     /// The meter has no Push setup object.
     #[error("the meter has no Push setup object")]
     NoPushSetup,
-    /// `transport_service` is not TCP (0).
-    #[error("transport service {0} is not supported (TCP only)")]
+    /// `transport_service` is neither TCP (0) nor UDP (1).
+    #[error("transport service {0} is not supported (TCP and UDP only)")]
     UnsupportedTransport(u8),
     /// `message` is not an A-XDR encoded xDLMS APDU (0).
     #[error("message type {0} is not supported (A-XDR APDUs only)")]
@@ -98,9 +103,20 @@ pub enum PushError {
     },
 }
 
+/// How a prepared push travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PushTransport {
+    /// One TCP connection per push (`transport_service` 0).
+    Tcp,
+    /// One UDP datagram per attempt (`transport_service` 1).
+    Udp,
+}
+
 /// A push ready to deliver (built under the meter lock).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreparedPush {
+    /// TCP or UDP.
+    pub transport: PushTransport,
     /// `host:port`.
     pub destination: String,
     /// The wrapper frame, encoded.
@@ -149,6 +165,51 @@ pub fn prepare_data_notification(
     prepare(setup, &XdlmsApdu::DataNotification(push), start_delay, delivery)
 }
 
+/// Prepares the data-notification of the meter's Push setup named `setup` (e.g. the alarm
+/// Push setup 0.4.25.9.0.255) at true time `now`, as [`prepare_data_notification`] does for
+/// the configured one.
+///
+/// # Errors
+/// As [`prepare_data_notification`]; [`PushError::NoPushSetup`] when the meter has no Push
+/// setup of that name.
+pub fn prepare_data_notification_of(
+    meter: &mut SimulatedMeter,
+    now: Timestamp,
+    setup: dlms::Obis,
+    delivery: &PushDelivery,
+) -> Result<PreparedPush, PushError> {
+    let push_setup = notification::setup_of(meter, setup).ok_or(PushError::NoPushSetup)?;
+    let local = meter.config().time_zone.to_cosem(meter.meter_time(now));
+    if !push_setup.in_communication_window(meter.config().time_zone, &local) {
+        return Err(PushError::OutsideCommunicationWindow);
+    }
+    let seed = meter.seed();
+    let push =
+        notification::data_notification_of(meter, now, setup, delivery.with_date_time).ok_or(PushError::NoPushSetup)?;
+    let push_setup = notification::setup_of(meter, setup).ok_or(PushError::NoPushSetup)?;
+    let start_delay =
+        start_delay(seed, push.long_invoke_id_and_priority.invoke_id(), push_setup.randomisation_start_interval_s);
+    prepare(push_setup, &XdlmsApdu::DataNotification(push), start_delay, delivery)
+}
+
+/// Prepares an event-notification of `attribute` at true time `now` (with the meter time)
+/// to the destination of the meter's Push setup named `setup`, without window or start
+/// delay.
+///
+/// # Errors
+/// As [`prepare_event_notification`].
+pub fn prepare_event_notification_of(
+    meter: &mut SimulatedMeter,
+    now: Timestamp,
+    attribute: CosemAttributeDescriptor,
+    setup: dlms::Obis,
+    delivery: &PushDelivery,
+) -> Result<PreparedPush, PushError> {
+    let event = notification::event_notification(meter, now, attribute, true).map_err(PushError::Unreadable)?;
+    let push_setup = notification::setup_of(meter, setup).ok_or(PushError::NoPushSetup)?;
+    prepare(push_setup, &XdlmsApdu::EventNotificationRequest(event), Duration::ZERO, delivery)
+}
+
 /// Prepares an event-notification of `attribute` at true time `now` (with the meter
 /// time), to the Push setup's destination, without window or start delay: events go at
 /// once.
@@ -174,9 +235,11 @@ fn prepare(
     delivery: &PushDelivery,
 ) -> Result<PreparedPush, PushError> {
     let method = &setup.send_destination_and_method;
-    if method.transport_service != TRANSPORT_TCP {
-        return Err(PushError::UnsupportedTransport(method.transport_service));
-    }
+    let transport = match method.transport_service {
+        TRANSPORT_TCP => PushTransport::Tcp,
+        TRANSPORT_UDP => PushTransport::Udp,
+        other => return Err(PushError::UnsupportedTransport(other)),
+    };
     if method.message != MESSAGE_AXDR_APDU {
         return Err(PushError::UnsupportedMessage(method.message));
     }
@@ -195,7 +258,11 @@ fn prepare(
     let frame = WrapperFrame::new(delivery.source_wport, delivery.destination_wport, apdu.clone())
         .map_err(|_| PushError::TooLong(len))?
         .to_bytes();
+    if transport == PushTransport::Udp && frame.len() > MAX_UDP_FRAME_LEN {
+        return Err(PushError::TooLong(len));
+    }
     Ok(PreparedPush {
+        transport,
         destination,
         frame,
         apdu,
@@ -216,7 +283,11 @@ pub async fn deliver(push: &PreparedPush, connect_timeout: Duration) -> Result<P
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match send_once(&push.destination, &push.frame, connect_timeout).await {
+        let sent = match push.transport {
+            PushTransport::Tcp => send_once(&push.destination, &push.frame, connect_timeout).await,
+            PushTransport::Udp => send_datagram(&push.destination, &push.frame, connect_timeout).await,
+        };
+        match sent {
             Ok(()) => {
                 return Ok(PushReport {
                     destination: push.destination.clone(),
@@ -242,6 +313,28 @@ async fn send_once(destination: &str, frame: &[u8], timeout: Duration) -> std::i
         stream.set_nodelay(true).ok();
         stream.write_all(frame).await?;
         stream.shutdown().await
+    })
+    .await
+    .map_err(|_| timed_out())?
+}
+
+/// Sends `frame` as one UDP datagram to `destination` from an ephemeral port of the same
+/// address family.
+async fn send_datagram(destination: &str, frame: &[u8], timeout: Duration) -> std::io::Result<()> {
+    let timed_out = || std::io::Error::new(std::io::ErrorKind::TimedOut, "push datagram send timed out");
+    tokio::time::timeout(timeout, async {
+        let target = tokio::net::lookup_host(destination)
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "destination does not resolve"))?;
+        let local: std::net::SocketAddr =
+            if target.is_ipv4() { ([0, 0, 0, 0], 0).into() } else { ([0u16; 8], 0).into() };
+        let socket = UdpSocket::bind(local).await?;
+        let sent = socket.send_to(frame, target).await?;
+        if sent != frame.len() {
+            return Err(std::io::Error::new(std::io::ErrorKind::WriteZero, "datagram truncated"));
+        }
+        Ok(())
     })
     .await
     .map_err(|_| timed_out())?

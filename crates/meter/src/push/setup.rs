@@ -32,6 +32,8 @@ pub const CLASS_PUSH_SETUP: u16 = 40;
 pub const PUSH_SETUP: Obis = Obis::new(0, 0, 25, 9, 0, 255);
 /// `transport_service` (0): TCP.
 pub const TRANSPORT_TCP: u8 = 0;
+/// `transport_service` (1): UDP (the IEC 62056-47 wrapper in one datagram).
+pub const TRANSPORT_UDP: u8 = 1;
 /// `message` (0): A-XDR encoded xDLMS APDU.
 pub const MESSAGE_AXDR_APDU: u8 = 0;
 /// Longest destination accepted, bytes.
@@ -107,9 +109,9 @@ impl PushObject {
 pub struct SendDestinationAndMethod {
     /// `transport_service` enum: (0) TCP, (1) UDP, (2) FTP, (3) SMTP, (4) SMS, (5) HDLC,
     /// (6) M-Bus, (7) ZigBee, (8) DLMS gateway, (200..=255) manufacturer specific. The
-    /// sender implements [`TRANSPORT_TCP`] only.
+    /// sender implements [`TRANSPORT_TCP`] and [`TRANSPORT_UDP`].
     pub transport_service: u8,
-    /// Where to: for TCP `host:port` (ASCII), e.g. `192.0.2.10:4059`.
+    /// Where to: for TCP and UDP `host:port` (ASCII), e.g. `192.0.2.10:4059`.
     pub destination: Vec<u8>,
     /// `message` enum: (0) A-XDR encoded xDLMS APDU, (1) XML encoded xDLMS APDU,
     /// (128..=255) manufacturer specific. The sender implements [`MESSAGE_AXDR_APDU`] only.
@@ -121,6 +123,16 @@ impl SendDestinationAndMethod {
     pub fn tcp(destination: &str) -> Self {
         SendDestinationAndMethod {
             transport_service: TRANSPORT_TCP,
+            destination: destination.as_bytes().to_vec(),
+            message: MESSAGE_AXDR_APDU,
+        }
+    }
+
+    /// UDP to `host:port` (IEC 62056-47 wrapper, one frame per datagram; the DLMS port is
+    /// 4059), A-XDR APDUs.
+    pub fn udp(destination: &str) -> Self {
+        SendDestinationAndMethod {
+            transport_service: TRANSPORT_UDP,
             destination: destination.as_bytes().to_vec(),
             message: MESSAGE_AXDR_APDU,
         }

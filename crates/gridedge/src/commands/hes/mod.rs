@@ -5,13 +5,15 @@
 //! * `hes keys import|derive|rotate|list`: the key store ([`keys`]);
 //! * `hes jobs list|history|health`: scheduler jobs, attempts and meter health ([`jobs`]);
 //! * `hes read --serial S [--force]`: an on-demand read ([`read`]);
-//! * `hes run --registry F --mdms-db F [--once]`: the scheduler loop ([`run`]).
+//! * `hes run --registry F --mdms-db F [--once]`: the scheduler loop; `hes run --config F`:
+//!   one HES of a scale-out deployment ([`run`], [`run::service`], [`bus_sink`]).
 //!
 //! Every subcommand works on the HES database (`--db`, alias `--registry`): one SQLite
 //! file with the registry, the sealed keys and the jobs. Keys need the storage KEK
 //! (`--kek-file`, or the environment variable `GRIDEDGE_HES_KEK`), kept away from the
 //! database. Output is JSON on stdout.
 
+pub mod bus_sink;
 pub mod jobs;
 pub mod keys;
 pub mod mdms_sink;

@@ -5,6 +5,13 @@
 //! interrupted, re-planning every minute (a new local day creates the next billing jobs).
 //! A killed run loses nothing: the next run re-queues the jobs that were running, and
 //! they resume from the MDMS's last stored interval.
+//!
+//! With `--config FILE` it runs instead as one HES process of a scale-out deployment
+//! (shard leases, readings and events to the bus, commands from the bus): see
+//! [`service`].
+
+#[path = "run_service.rs"]
+pub mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,18 +31,25 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 
 use super::mdms_sink::MdmsSink;
-use super::{DbArg, KekArg, print_json};
+use super::{KekArg, print_json};
 
 /// Arguments of `gridedge hes run`.
 #[derive(Args)]
 pub struct RunArgs {
-    #[command(flatten)]
-    db: DbArg,
+    /// The HES database (registry, keys, jobs), SQLite; created if missing. With
+    /// `--config`, default: `[hes] registry` of the file.
+    #[arg(long, visible_alias = "registry", env = "GRIDEDGE_HES_DB", required_unless_present = "config")]
+    db: Option<PathBuf>,
     #[command(flatten)]
     kek: KekArg,
-    /// The MDMS database (SQLite) the readings go to.
-    #[arg(long)]
-    mdms_db: PathBuf,
+    /// The MDMS database (SQLite) the readings go to (not with `--config`: readings then
+    /// go to the bus).
+    #[arg(long, required_unless_present = "config", conflicts_with = "config")]
+    mdms_db: Option<PathBuf>,
+    /// The deployment's TOML file (`[bus]`, `[store]`, `[hes]`): run as one HES of the
+    /// fleet's shards, publishing to and consuming from the bus, until SIGINT or SIGTERM.
+    #[arg(long, conflicts_with = "once")]
+    config: Option<PathBuf>,
     /// Run one daily collection cycle and exit.
     #[arg(long)]
     once: bool,
@@ -48,9 +62,9 @@ pub struct RunArgs {
     /// Hours of load profile per GET during catch-up.
     #[arg(long, default_value_t = 24)]
     chunk_hours: u32,
-    /// Sessions open at once.
-    #[arg(long, default_value_t = 64)]
-    max_sessions: usize,
+    /// Sessions open at once (default 64; with `--config`, `[hes] concurrency`).
+    #[arg(long)]
+    max_sessions: Option<usize>,
     /// Sessions at once through one DCU.
     #[arg(long, default_value_t = 8)]
     per_dcu: usize,
@@ -88,40 +102,18 @@ pub struct RunArgs {
 
 /// Runs `gridedge hes run`.
 pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
-    let registry = RegistryStore::open(&a.db.db)?;
-    let keys = a.kek.open_optional(&a.db.db)?;
-    let sink = Arc::new(MdmsSink::open(&a.mdms_db)?);
-    let executor_config = ExecutorConfig {
-        timeouts: SessionTimeouts {
-            connect: Duration::from_secs(a.timeout_s),
-            response: Duration::from_secs(a.timeout_s),
-        },
-        history: SignedDuration::from_hours(24 * i64::from(a.history_days.max(1))),
-        chunk: SignedDuration::from_hours(i64::from(a.chunk_hours.max(1))),
-        hes_system_title: match &a.hes_system_title {
-            Some(t) => parse_system_title(t)?,
-            None => DEFAULT_HES_SYSTEM_TITLE,
-        },
+    if a.config.is_some() {
+        return service::run(a);
+    }
+    let (Some(db), Some(mdms_db)) = (a.db.clone(), a.mdms_db.clone()) else {
+        anyhow::bail!("hes run needs --db and --mdms-db (or --config)");
     };
-    let executor = Arc::new(DlmsExecutor::new(registry, keys, sink, executor_config)?);
-    let config = SchedulerConfig {
-        limits: Limits { max_sessions: a.max_sessions.max(1), per_dcu: a.per_dcu.max(1), per_link: a.per_link.max(1) },
-        retry: RetryPolicy {
-            max_attempts: a.max_attempts.max(1),
-            backoff_base: Duration::from_millis(a.backoff_base_ms),
-            backoff_max: Duration::from_secs(a.backoff_max_s),
-        },
-        breaker: BreakerConfig {
-            failure_threshold: a.breaker_threshold.max(1),
-            cool_down: Duration::from_secs(a.breaker_cooldown_s),
-        },
-    };
-    let plan_config = PlanConfig {
-        jitter: Duration::from_secs(a.jitter_s),
-        instantaneous_every: a.instantaneous_every_s.map(Duration::from_secs),
-        load_profile_every: a.load_profile_every_s.map(Duration::from_secs),
-    };
-    let db = a.db.db.clone();
+    let registry = RegistryStore::open(&db)?;
+    let keys = a.kek.open_optional(&db)?;
+    let sink = Arc::new(MdmsSink::open(&mdms_db)?);
+    let executor = Arc::new(DlmsExecutor::new(registry, keys, sink, executor_config(&a)?)?);
+    let config = scheduler_config(&a, a.max_sessions.unwrap_or(64));
+    let plan_config = plan_config(&a);
     let planner_registry = RegistryStore::open(&db)?;
     let plan_reports = Arc::new(std::sync::Mutex::new(Vec::new()));
     let reports = plan_reports.clone();
@@ -167,4 +159,45 @@ pub fn run(a: RunArgs) -> anyhow::Result<ExitCode> {
     let failed = report.failed;
     print_json(&json!({ "plan": plans.first(), "run": report, "jobs": counts }))?;
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The executor settings from the arguments.
+fn executor_config(a: &RunArgs) -> anyhow::Result<ExecutorConfig> {
+    Ok(ExecutorConfig {
+        timeouts: SessionTimeouts {
+            connect: Duration::from_secs(a.timeout_s),
+            response: Duration::from_secs(a.timeout_s),
+        },
+        history: SignedDuration::from_hours(24 * i64::from(a.history_days.max(1))),
+        chunk: SignedDuration::from_hours(i64::from(a.chunk_hours.max(1))),
+        hes_system_title: match &a.hes_system_title {
+            Some(t) => parse_system_title(t)?,
+            None => DEFAULT_HES_SYSTEM_TITLE,
+        },
+    })
+}
+
+/// The scheduler settings from the arguments, with `max_sessions` sessions at most.
+fn scheduler_config(a: &RunArgs, max_sessions: usize) -> SchedulerConfig {
+    SchedulerConfig {
+        limits: Limits { max_sessions: max_sessions.max(1), per_dcu: a.per_dcu.max(1), per_link: a.per_link.max(1) },
+        retry: RetryPolicy {
+            max_attempts: a.max_attempts.max(1),
+            backoff_base: Duration::from_millis(a.backoff_base_ms),
+            backoff_max: Duration::from_secs(a.backoff_max_s),
+        },
+        breaker: BreakerConfig {
+            failure_threshold: a.breaker_threshold.max(1),
+            cool_down: Duration::from_secs(a.breaker_cooldown_s),
+        },
+    }
+}
+
+/// The planning settings from the arguments.
+fn plan_config(a: &RunArgs) -> PlanConfig {
+    PlanConfig {
+        jitter: Duration::from_secs(a.jitter_s),
+        instantaneous_every: a.instantaneous_every_s.map(Duration::from_secs),
+        load_profile_every: a.load_profile_every_s.map(Duration::from_secs),
+    }
 }

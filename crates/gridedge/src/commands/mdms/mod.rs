@@ -18,6 +18,7 @@
 //! gridedge mdms billing --db F --meter M --month 2025-06 --schedule tou.json
 //! gridedge mdms energy-balance --db F --check-meter T1 --customer A,B,C --first-day D --last-day D
 //! gridedge mdms night-flow --db F --inlet IN --customer C1,C2 --first-day D --last-day D --time-zone Europe/London
+//! gridedge mdms run --config gridedge.toml      # the MDMS process: bus -> store, until SIGTERM
 //! ```
 
 mod arg_values;
@@ -28,6 +29,7 @@ pub mod energy_balance;
 pub mod night_flow;
 mod output;
 mod quality;
+pub mod run;
 mod store_args;
 pub mod vee;
 
@@ -66,6 +68,9 @@ pub enum MdmsCommand {
     EnergyBalance(energy_balance::EnergyBalanceArgs),
     /// A water DMA's minimum night flow, night leakage and non-revenue water.
     NightFlow(night_flow::NightFlowArgs),
+    /// Run the MDMS as its own process: consume readings, events and command results from
+    /// NATS JetStream into the store named by `--config` until SIGTERM/SIGINT.
+    Run(run::RunArgs),
 }
 
 /// Runs `gridedge mdms`.
@@ -84,5 +89,6 @@ pub fn run(args: MdmsArgs) -> anyhow::Result<ExitCode> {
         MdmsCommand::Billing(a) => billing::run(a),
         MdmsCommand::EnergyBalance(a) => energy_balance::run(a),
         MdmsCommand::NightFlow(a) => night_flow::run(a),
+        MdmsCommand::Run(a) => run::run(a),
     }
 }

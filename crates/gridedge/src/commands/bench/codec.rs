@@ -1,6 +1,3 @@
-//! `gridedge bench`: in-process benchmarks. One subcommand per area, so `bench ingest`
-//! or `bench collect` can join later.
-//!
 //! `gridedge bench codec` times the DLMS/COSEM codec on the load-profile responses our
 //! meter sends ([`dlms::bench_fixtures`]: the cases `cargo bench -p dlms --bench codec`
 //! runs too): get-response-normal encode/decode, datablock encode/decode, suite-0
@@ -27,31 +24,15 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use clap::{Args, Subcommand};
+use clap::Args;
 use dlms::bench_fixtures::{
     AUTHENTICATION_KEY, CLIENT_SYSTEM_TITLE, CodecCase, ENCRYPTION_KEY, HDLC_CLIENT_SAP, HDLC_SERVER_ADDRESS,
     ProfileFixture, SERVER_SYSTEM_TITLE, aes_gcm_cases, profile_cases, profile_rows,
 };
 use serde_json::{Value, json};
 
-use super::json::hex;
-
-/// Arguments of `gridedge bench`.
-#[derive(Args)]
-pub struct BenchArgs {
-    /// What to benchmark.
-    #[command(subcommand)]
-    pub command: BenchCommand,
-}
-
-/// The benchmark areas.
-#[derive(Subcommand)]
-pub enum BenchCommand {
-    /// DLMS/COSEM codec: load-profile get-responses plain, in datablocks, suite-0
-    /// ciphered, in HDLC frames, and one AES-GCM frame; MB/s and APDUs/s; optional
-    /// comparison with gurux-dlms and dlms-cosem (Python).
-    Codec(CodecArgs),
-}
+use super::resources::{peak_rss_bytes, thread_cpu_ns};
+use crate::commands::json::hex;
 
 /// Arguments of `gridedge bench codec`.
 #[derive(Args)]
@@ -78,13 +59,6 @@ pub struct CodecArgs {
     /// contains this text.
     #[arg(long, value_name = "TEXT")]
     pub filter: Option<String>,
-}
-
-/// Runs `gridedge bench …`.
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    match args.command {
-        BenchCommand::Codec(a) => codec(a),
-    }
 }
 
 /// The measurement of one case.
@@ -131,14 +105,6 @@ impl Measured {
             "apdus_per_s": self.apdus_per_s(),
         })
     }
-}
-
-/// On-CPU time of the calling thread, nanoseconds (first field of
-/// `/proc/thread-self/schedstat`, the scheduler's sum of execution time, updated at
-/// scheduler ticks and switches); `None` where the file does not exist.
-fn thread_cpu_ns() -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    s.split_whitespace().next()?.parse().ok()
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -197,15 +163,8 @@ fn measure(case: &mut CodecCase, budget: Duration) -> anyhow::Result<Measured> {
     })
 }
 
-/// Peak resident set size of this process, bytes (Linux `VmHWM`); `None` elsewhere.
-fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-fn codec(args: CodecArgs) -> anyhow::Result<ExitCode> {
+/// Runs `gridedge bench codec`.
+pub fn run(args: CodecArgs) -> anyhow::Result<ExitCode> {
     if !(args.seconds.is_finite() && args.seconds > 0.0) {
         bail!("--seconds must be a positive number of seconds");
     }
