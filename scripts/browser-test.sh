@@ -87,4 +87,9 @@ status=0
 GRIDEDGE_DASHBOARD_URL="$URL" GRIDEDGE_METERS="$METERS" GRIDEDGE_DAYS="$DAYS" GRIDEDGE_ARTIFACTS="$ARTIFACTS" \
   CHROMIUM=/usr/bin/chromium node tests/browser/dashboard.test.mjs || status=$?
 cp "$WORK/server.err" "$ARTIFACTS/server.log" 2>/dev/null || true
+if [ "$status" -ne 0 ]; then
+  # CI keeps only the console: the server's own account of what went wrong.
+  log "the server's log (last 60 lines):"
+  tail -n 60 "$WORK/server.err" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
+fi
 exit "$status"

@@ -105,7 +105,9 @@ impl CommandResultStore {
         });
         match self {
             CommandResultStore::Sqlite(conn) => {
-                let tx = conn.transaction().context("beginning a transaction")?;
+                let tx = conn
+                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                    .context("beginning a transaction")?;
                 {
                     let mut insert = tx
                         .prepare_cached(

@@ -130,6 +130,10 @@ impl CommandProgress for Tracker<'_> {
 }
 
 impl CommandService {
+    /// Further attempts at recording a command's outcome when the store fails (1 s apart,
+    /// each after the store's own busy timeout).
+    pub const OUTCOME_RETRIES: u32 = 3;
+
     /// A service recording in `store`, with `timeouts` for every session.
     pub fn new(store: CommandStore, timeouts: SessionTimeouts) -> CommandService {
         CommandService { store, timeouts }
@@ -171,11 +175,25 @@ impl CommandService {
             None => return Err(CommandError::Invalid(format!("no command {id}"))),
         }
         let tracker = Tracker { store: &self.store, id };
-        match run(endpoint, request, self.timeouts, &tracker).await {
-            Ok(report) => self.store.transition(id, &CommandState::Confirmed, &report)?,
+        let (state, report) = match run(endpoint, request, self.timeouts, &tracker).await {
+            Ok(report) => (CommandState::Confirmed, report),
             Err(e) => {
                 tracing::warn!(command = id, meter = %endpoint.serial, error = %e, "command failed");
-                self.store.transition(id, &CommandState::Failed(e.to_string()), &serde_json::Value::Null)?
+                (CommandState::Failed(e.to_string()), serde_json::Value::Null)
+            }
+        };
+        // The outcome must land, or the command would stay `sent` until a restart: a store
+        // busy beyond its timeout (another writer of the same file) is tried again.
+        let mut attempt = 0;
+        loop {
+            match self.store.transition(id, &state, &report) {
+                Ok(()) => break,
+                Err(CommandError::Store(e)) if attempt < Self::OUTCOME_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(command = id, attempt, error = %e, "recording the outcome failed; retrying");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => return Err(e),
             }
         }
         self.store.get(id)?.ok_or_else(|| CommandError::Invalid(format!("command {id} vanished from the store")))

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::error::CommandError;
 use super::state::{AuditEntry, CommandId, CommandKind, CommandRecord, CommandState};
@@ -144,7 +144,7 @@ impl CommandStore {
     ) -> Result<CommandId, CommandError> {
         let now = Timestamp::now().to_string();
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO command (meter, kind, parameters, state, user, created_at, updated_at)
              VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?5)",
@@ -174,7 +174,7 @@ impl CommandStore {
     ) -> Result<(), CommandError> {
         let now = Timestamp::now().to_string();
         let mut conn = self.lock();
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let row: Option<(String, String, String, String)> = tx
             .query_row("SELECT state, user, meter, kind FROM command WHERE id = ?1", [id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use dlms::security::{CounterDirection, CounterId, InvocationCounterStore, SecurityError, SharedCounterStore};
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::error::KeyStoreError;
@@ -242,7 +242,7 @@ impl KeyStore {
     /// [`KeyStoreError::Sqlite`], [`KeyStoreError::Crypto`].
     pub fn install(&self, serial: &str, keys: &MeterKeys, origin: KeyOrigin) -> Result<u32, KeyStoreError> {
         let mut conn = lock(&self.conn);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let previous = generation_in(&tx, serial, KeyState::Active)?;
         let generation = next_generation(&tx, serial)?;
         let now = to_ms(Timestamp::now());
@@ -270,7 +270,7 @@ impl KeyStore {
     /// [`KeyStoreError::PendingExists`] when one is pending already; database errors.
     pub fn create_pending(&self, serial: &str, keys: &MeterKeys) -> Result<u32, KeyStoreError> {
         let mut conn = lock(&self.conn);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         if generation_in(&tx, serial, KeyState::Active)?.is_none() {
             return Err(KeyStoreError::NoKeys(serial.to_string()));
         }
@@ -297,7 +297,7 @@ impl KeyStore {
     /// [`KeyStoreError::NoPending`]; database errors.
     pub fn commit_pending(&self, serial: &str) -> Result<u32, KeyStoreError> {
         let mut conn = lock(&self.conn);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pending =
             generation_in(&tx, serial, KeyState::Pending)?.ok_or_else(|| KeyStoreError::NoPending(serial.into()))?;
         let now = to_ms(Timestamp::now());
@@ -323,7 +323,7 @@ impl KeyStore {
     /// [`KeyStoreError::NoPending`]; database errors.
     pub fn discard_pending(&self, serial: &str) -> Result<(), KeyStoreError> {
         let mut conn = lock(&self.conn);
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let pending =
             generation_in(&tx, serial, KeyState::Pending)?.ok_or_else(|| KeyStoreError::NoPending(serial.into()))?;
         tx.execute("DELETE FROM meter_keys WHERE serial = ?1 AND generation = ?2", params![serial, pending])?;

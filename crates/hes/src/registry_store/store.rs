@@ -6,7 +6,7 @@ use std::path::Path;
 use dlms::security::SystemTitle;
 use jiff::Timestamp;
 use model::MeterId;
-use rusqlite::{Connection, Row, params};
+use rusqlite::{Connection, Row, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::database::{self, from_ms, to_ms};
@@ -187,7 +187,7 @@ impl RegistryStore {
     /// [`RegistryError::Record`] for an invalid record; [`RegistryError::Sqlite`].
     pub fn upsert(&mut self, record: &MeterRecord) -> Result<UpsertOutcome, RegistryError> {
         record.validate()?;
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let outcome = upsert_in(&tx, record, Timestamp::now())?;
         tx.commit()?;
         Ok(outcome)
@@ -203,7 +203,7 @@ impl RegistryStore {
         records: &[MeterRecord],
     ) -> Result<Vec<Result<UpsertOutcome, RegistryError>>, RegistryError> {
         let now = Timestamp::now();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(records.len());
         for r in records {
             out.push(match r.validate() {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 
 use super::breaker::{BreakerState, MeterHealth};
 use super::error::SchedulerError;
@@ -189,7 +189,7 @@ impl JobStore {
         supersede: bool,
         now: Timestamp,
     ) -> Result<(Vec<Enqueued>, usize), SchedulerError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(specs.len());
         let mut superseded = 0;
         {
@@ -236,7 +236,7 @@ impl JobStore {
     /// # Errors
     /// [`SchedulerError::Sqlite`].
     pub fn claim_new(&mut self, spec: &JobSpec, now: Timestamp) -> Result<Job, SchedulerError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO jobs (serial, kind, priority, cycle, state, attempts, due_at, billing_instant, created_at,
                 started_at)
@@ -317,7 +317,7 @@ impl JobStore {
     /// # Errors
     /// [`SchedulerError::Sqlite`].
     pub fn start(&mut self, jobs: &[Job], now: Timestamp) -> Result<Vec<Job>, SchedulerError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut out = Vec::with_capacity(jobs.len());
         for job in jobs {
             let attempt = job.attempts + 1;
@@ -338,7 +338,7 @@ impl JobStore {
     /// [`SchedulerError::Sqlite`].
     pub fn succeed(&mut self, job: &Job, outcome: &JobOutcome, now: Timestamp) -> Result<(), SchedulerError> {
         let result = serde_json::to_string(outcome).unwrap_or_default();
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE jobs SET state = 'succeeded', finished_at = ?2, result = ?3, last_error = NULL WHERE id = ?1",
             params![job.id, to_ms(now), result],
@@ -360,7 +360,7 @@ impl JobStore {
         retry_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(), SchedulerError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         match retry_at {
             Some(at) => tx.execute(
                 "UPDATE jobs SET state = 'queued', due_at = ?2, last_error = ?3 WHERE id = ?1",
@@ -392,7 +392,7 @@ impl JobStore {
     /// # Errors
     /// [`SchedulerError::Sqlite`].
     pub fn recover_interrupted(&mut self, now: Timestamp) -> Result<usize, SchedulerError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "UPDATE job_attempts SET outcome = 'interrupted', finished_at = ?1,
                  error = 'the HES stopped during this attempt'
