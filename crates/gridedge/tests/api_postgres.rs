@@ -172,6 +172,36 @@ fn api_config_on_postgres_serves_readings_events_and_outages() {
     assert!(api_db.exists());
 }
 
+/// A start-up failure after the PostgreSQL store is reachable (here a TOU schedule that is
+/// not JSON) is a clear error and exit code 1, not a panic while the blocking PostgreSQL
+/// client is dropped on a runtime thread.
+#[test]
+fn api_config_on_postgres_fails_cleanly_on_a_bad_tou_file() {
+    let Some(pg) = PostgresDb::create() else { return };
+    let conninfo = pg.conninfo();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("gridedge.toml");
+    std::fs::write(
+        &config,
+        format!("[store]\nbackend = \"postgres\"\npostgres = {conninfo:?}\n[api]\nlisten = \"127.0.0.1:0\"\n"),
+    )
+    .unwrap();
+    let tou = dir.path().join("tou.json");
+    std::fs::write(&tou, "{not json").unwrap();
+    let out = gridedge()
+        .current_dir(dir.path())
+        .args(["api", "--config"])
+        .arg(&config)
+        .arg("--tou")
+        .arg(&tou)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TOU schedule") && stderr.contains("tou.json"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn mdms_run_on_postgres_correlates_outages_from_bus_events() {
     use bus::{BusMessage, JetStreamBus, JetStreamConfig, MessageKind, Publisher};

@@ -364,34 +364,27 @@ pub async fn serve_dashboard(
     let mut off_runtime = OffRuntime::default();
     let api_db_path = config.api_db.clone().unwrap_or_else(|| config.db.clone());
     let db = ApiDb::open(&api_db_path).with_context(|| format!("opening {}", api_db_path.display()))?;
-    let (store, events, outages): MdmsHandles = match &config.postgres {
+    // Everything that may fail comes before the MDMS store is opened: a PostgreSQL store
+    // dropped on a runtime thread would panic (its blocking client closes its connection on
+    // a runtime of its own), so the store is opened last and the state built off the async
+    // context, where an error drops it safely.
+    let (events, outages): (Arc<dyn api::EventSource>, Arc<dyn api::OutageSource>) = match &config.postgres {
         None => {
-            let store = SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
             let events_store =
                 SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?;
             let events = Arc::new(api::MdmsEvents::new(events_store, OutageConfig::default()));
-            (Box::new(store), events.clone(), events)
+            (events.clone(), events)
         }
         Some(conninfo) => {
-            let (store, events_store) = blocking(|| -> anyhow::Result<(PgStore, PgStore)> {
-                let open = || PgStore::connect(conninfo).context("opening the PostgreSQL MDMS store");
-                Ok((open()?, open()?))
-            })?;
+            let events_store = blocking(|| PgStore::connect(conninfo).context("opening the PostgreSQL MDMS store"))?;
             let events = Arc::new(api::MdmsEvents::new(events_store, OutageConfig::default()));
             off_runtime.keep(Box::new(events.clone()));
-            (Box::new(store), events.clone(), events)
+            (events.clone(), events)
         }
     };
-    let mut builder = ApiBuilder::new(store, db.clone())
-        .registry(registry.clone())
-        .metrics(metrics.clone())
-        .events(events.clone())
-        .outages(outages);
     let mut follower = None;
-    match &config.commands {
-        CommandsConfig::InProcess { store } => {
-            builder = builder.command_store(store.clone().unwrap_or_else(|| api_db_path.clone()));
-        }
+    let commands: Option<Arc<dyn api::CommandService>> = match &config.commands {
+        CommandsConfig::InProcess { .. } => None,
         CommandsConfig::Bus { store, nats_url, stream_prefix, shards, instance, require_registered } => {
             let path = store.clone().unwrap_or_else(|| api_db_path.clone());
             let log = Arc::new(
@@ -417,21 +410,64 @@ pub async fn serve_dashboard(
             );
             let results = bus.subscriber(bus::MessageKind::CommandResults, &service.results_consumer()).await?;
             follower = Some(tokio::spawn(service.clone().follow_results(results)));
-            builder = builder.commands(service);
+            Some(service)
         }
-    }
-    if let Some(path) = &config.tou {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let tou: mdms::billing::TouSchedule =
-            serde_json::from_str(&text).with_context(|| format!("TOU schedule {}", path.display()))?;
-        builder = builder.tou_schedule(tou);
-    }
-    if let Some(path) = &config.vend_db {
-        let key = super::vend::vending_key(config.vending_key.as_deref())?;
-        let store = vending::VendStore::open(path).with_context(|| format!("opening {}", path.display()))?;
-        builder = builder.vending(vending::VendingService::new(store, key)?);
-    }
-    let state = builder.build().map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    };
+    let tou = match &config.tou {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let tou: mdms::billing::TouSchedule =
+                serde_json::from_str(&text).with_context(|| format!("TOU schedule {}", path.display()))?;
+            Some(tou)
+        }
+        None => None,
+    };
+    let vending = match &config.vend_db {
+        Some(path) => {
+            let key = super::vend::vending_key(config.vending_key.as_deref())?;
+            let store = vending::VendStore::open(path).with_context(|| format!("opening {}", path.display()))?;
+            Some(vending::VendingService::new(store, key)?)
+        }
+        None => None,
+    };
+    let command_store = match &config.commands {
+        CommandsConfig::InProcess { store } => store.clone().unwrap_or_else(|| api_db_path.clone()),
+        CommandsConfig::Bus { .. } => api_db_path.clone(),
+    };
+    let built = blocking(|| -> anyhow::Result<api::AppState> {
+        let store: Box<dyn MeterDataStore + Send> = match &config.postgres {
+            None => {
+                Box::new(SqliteStore::open(&config.db).with_context(|| format!("opening {}", config.db.display()))?)
+            }
+            Some(conninfo) => Box::new(PgStore::connect(conninfo).context("opening the PostgreSQL MDMS store")?),
+        };
+        let mut builder = ApiBuilder::new(store, db.clone())
+            .registry(registry.clone())
+            .metrics(metrics.clone())
+            .events(events.clone())
+            .outages(outages);
+        builder = match commands {
+            Some(service) => builder.commands(service),
+            None => builder.command_store(command_store),
+        };
+        if let Some(tou) = tou {
+            builder = builder.tou_schedule(tou);
+        }
+        if let Some(vending) = vending {
+            builder = builder.vending(vending);
+        }
+        builder.build().map_err(|e| anyhow::anyhow!("{}", e.message))
+    });
+    let state = match built {
+        Ok(state) => state,
+        Err(e) => {
+            if let Some(f) = follower {
+                f.abort();
+                let _ = f.await;
+            }
+            return Err(e);
+        }
+    };
     if config.postgres.is_some() {
         off_runtime.keep(Box::new(state.clone()));
     }
@@ -476,10 +512,6 @@ pub async fn serve_dashboard(
     }
     Ok(())
 }
-
-/// The MDMS store the API reads and writes meter data in, and its events and outages
-/// service (on a connection of its own).
-type MdmsHandles = (Box<dyn MeterDataStore + Send>, Arc<dyn api::EventSource>, Arc<dyn api::OutageSource>);
 
 /// Values holding PostgreSQL connections, dropped inside [`blocking`] (the blocking
 /// client closes its connection on its own runtime, which cannot start on a thread of the
