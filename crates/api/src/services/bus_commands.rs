@@ -26,7 +26,9 @@ use hes::commands::CommandRequest;
 use jiff::Timestamp;
 use model::MeterId;
 
-use super::commands::{CommandFilter, CommandHistoryEntry, CommandLog, CommandRecord, CommandService};
+use super::commands::{
+    CommandFilter, CommandHistoryEntry, CommandLog, CommandRecord, CommandService, prospective_record,
+};
 use super::hes_commands::CommandOutcomes;
 use super::registry::MeterRegistry;
 use crate::error::ApiError;
@@ -109,6 +111,22 @@ impl<P: Publisher> BusCommands<P> {
         command_id.strip_prefix(&self.instance)?.strip_prefix('-')?.parse().ok()
     }
 
+    /// Records the outcome (relay event, metrics) of command `id`, then its final `state`:
+    /// whoever sees the command final also sees its outcome. The outcome carries the HES's
+    /// time `at`, so a result delivered again records the same event.
+    fn finish(
+        &self,
+        id: i64,
+        state: &hes::commands::CommandState,
+        report: &serde_json::Value,
+        at: Timestamp,
+    ) -> Result<(), ApiError> {
+        if let Some(record) = prospective_record(self.log.store(), id, state, report, at)? {
+            self.outcomes.finished(&record);
+        }
+        self.log.store().transition(id, state, report).map_err(|e| ApiError::internal("recording a command result", e))
+    }
+
     /// Applies one result to its command (see the module docs).
     ///
     /// Errors: 500 when the log cannot be written (the result must be delivered again).
@@ -136,26 +154,17 @@ impl<P: Publisher> BusCommands<P> {
                 true
             }
             (_, CommandResultState::Confirmed) => {
-                store
-                    .transition(id, &H::Confirmed, &result.detail)
-                    .map_err(|e| ApiError::internal("recording a command result", e))?;
+                self.finish(id, &H::Confirmed, &result.detail, result.at)?;
                 true
             }
             (_, CommandResultState::Failed) => {
                 let reason = result.reason.clone().unwrap_or_else(|| "failed at the HES (no reason given)".into());
-                store
-                    .transition(id, &H::Failed(reason), &serde_json::Value::Null)
-                    .map_err(|e| ApiError::internal("recording a command result", e))?;
+                self.finish(id, &H::Failed(reason), &serde_json::Value::Null, result.at)?;
                 true
             }
         };
         if !changed {
             return Ok(ResultEffect::Stale);
-        }
-        if result.state.is_final()
-            && let Some(record) = self.log.get(id)?
-        {
-            self.outcomes.finished(&record);
         }
         Ok(ResultEffect::Applied)
     }

@@ -486,7 +486,7 @@ impl CommandLog {
         let store = CommandStore::open(path).map_err(internal("opening the command store"))?;
         let reader = Connection::open(path).map_err(|e| ApiError::internal("opening the command store", e))?;
         reader
-            .busy_timeout(std::time::Duration::from_secs(5))
+            .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(|e| ApiError::internal("opening the command store", e))?;
         // In a shared-cache memory database the reader must not take table locks the
         // writer would then trip over (SQLITE_LOCKED is not retried by the busy timeout).
@@ -645,6 +645,28 @@ pub fn relay_state_of(result: &serde_json::Value) -> Option<RelayState> {
         "ready-for-reconnection" | "ready_for_reconnection" => Some(RelayState::ReadyForReconnection),
         _ => None,
     }
+}
+
+/// The API record command `id` of `store` will have once its final `state` (with the
+/// meter's `report`, kept only when confirmed) is recorded at `at`: outcomes (the relay's end
+/// device event, metrics) are recorded from it *before* the command reads final, so a
+/// client that sees it final also sees them. `None` when there is no command `id`.
+///
+/// Errors: 500 when the store fails.
+pub fn prospective_record(
+    store: &CommandStore,
+    id: i64,
+    state: &hes::commands::CommandState,
+    report: &serde_json::Value,
+    at: Timestamp,
+) -> Result<Option<CommandRecord>, ApiError> {
+    let Some(mut r) = store.get(id).map_err(|e| ApiError::internal("reading a command", e))? else {
+        return Ok(None);
+    };
+    r.result = if *state == hes::commands::CommandState::Confirmed { report.clone() } else { serde_json::Value::Null };
+    r.state = state.clone();
+    r.updated_at = at;
+    Ok(Some(record_of(r)))
 }
 
 /// The API record of a stored HES command.

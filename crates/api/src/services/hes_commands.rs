@@ -25,6 +25,7 @@ use tokio::sync::Semaphore;
 
 use super::commands::{
     CommandFilter, CommandHistoryEntry, CommandKind, CommandLog, CommandRecord, CommandService, CommandState,
+    prospective_record,
 };
 use super::events::EventSource;
 use super::registry::MeterRegistry;
@@ -152,20 +153,21 @@ impl CommandService for HesCommands {
             let Ok(_permit) = limit.acquire_owned().await else { return };
             let started = Instant::now();
             metrics.session_started();
-            let result = hes.carry_out(id, &endpoint, &request).await;
-            let ok = matches!(&result, Ok(r) if r.state == hes::commands::CommandState::Confirmed);
-            metrics.session_finished(ok, started.elapsed());
-            match result {
-                Ok(_) => match log.get(id) {
+            // Metrics and the relay event are recorded before the command reads final.
+            let before_final = |state: &hes::commands::CommandState, report: &serde_json::Value| {
+                metrics.session_finished(*state == hes::commands::CommandState::Confirmed, started.elapsed());
+                match prospective_record(log.store(), id, state, report, Timestamp::now()) {
                     Ok(Some(record)) => {
                         tracing::info!(command = id, meter = %record.meter, kind = record.kind.as_str(),
                             state = record.state.as_str(), "command finished");
                         outcomes.finished(&record);
                     }
-                    Ok(None) => tracing::error!(command = id, "a finished command vanished from the store"),
-                    Err(e) => tracing::error!(command = id, error = %e.message, "cannot read a finished command"),
-                },
-                Err(e) => tracing::error!(command = id, error = %e, "the command store failed"),
+                    Ok(None) => tracing::error!(command = id, "a finishing command vanished from the store"),
+                    Err(e) => tracing::error!(command = id, error = %e.message, "cannot read a finishing command"),
+                }
+            };
+            if let Err(e) = hes.carry_out_then(id, &endpoint, &request, before_final).await {
+                tracing::error!(command = id, error = %e, "the command store failed");
             }
         });
         Ok(record)

@@ -167,6 +167,23 @@ impl CommandService {
         endpoint: &MeterEndpoint,
         request: &CommandRequest,
     ) -> Result<CommandRecord, CommandError> {
+        self.carry_out_then(id, endpoint, request, |_, _| {}).await
+    }
+
+    /// [`CommandService::carry_out`], calling `before_final` with the outcome (the final
+    /// state and the report, `null` when failed) before it is recorded: whoever sees the
+    /// command final in the store also sees what `before_final` did (e.g. the relay's end
+    /// device event, the metrics).
+    ///
+    /// # Errors
+    /// As [`CommandService::carry_out`].
+    pub async fn carry_out_then(
+        &self,
+        id: CommandId,
+        endpoint: &MeterEndpoint,
+        request: &CommandRequest,
+        before_final: impl FnOnce(&CommandState, &serde_json::Value),
+    ) -> Result<CommandRecord, CommandError> {
         match self.store.get(id)? {
             Some(r) if r.state == CommandState::Queued && r.kind == request.kind() => {}
             Some(r) => {
@@ -182,6 +199,7 @@ impl CommandService {
                 (CommandState::Failed(e.to_string()), serde_json::Value::Null)
             }
         };
+        before_final(&state, &report);
         // The outcome must land, or the command would stay `sent` until a restart: a store
         // busy beyond its timeout (another writer of the same file) is tried again.
         let mut attempt = 0;
