@@ -96,7 +96,7 @@ impl ApiDb {
     }
 
     fn setup(conn: Connection) -> Result<ApiDb, DbError> {
-        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
         let found: Option<i64> = conn.query_row("SELECT MAX(version) FROM api_schema", [], |r| r.get(0))?;

@@ -26,9 +26,12 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-use super::BUSY_TIMEOUT;
 use crate::StoreError;
 use crate::error::SqliteContext;
+
+/// How long a RESTART checkpoint waits for readers (it holds writers off meanwhile): short,
+/// a checkpoint that cannot finish now is tried again later.
+const CHECKPOINT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Growth of the log file since its last restart after which the background thread
 /// restarts it, bytes.
@@ -55,7 +58,7 @@ impl Checkpointer {
     /// Errors: the connection cannot be opened or configured; the thread cannot be started.
     pub fn start(db: &Path, writer: &Connection) -> Result<Checkpointer, StoreError> {
         let conn = Connection::open(db).context("opening the checkpoint connection")?;
-        conn.busy_timeout(BUSY_TIMEOUT).context("setting the checkpoint connection's busy timeout")?;
+        conn.busy_timeout(CHECKPOINT_BUSY_TIMEOUT).context("setting the checkpoint connection's busy timeout")?;
         conn.pragma_update(None, "synchronous", "NORMAL").context("setting synchronous=NORMAL")?;
         let mut wal_path = db.as_os_str().to_owned();
         wal_path.push("-wal");

@@ -42,7 +42,7 @@ use crate::{
 
 /// How long a writer waits for another connection's write lock before failing with
 /// `SQLITE_BUSY`.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Prepared statements kept per connection (ingest and queries use about 20).
 const STATEMENT_CACHE_CAPACITY: usize = 64;
