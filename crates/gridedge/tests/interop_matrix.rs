@@ -180,7 +180,7 @@ fn gridedge_read(port: u16, transport: Transport, extra: &[&str]) -> std::proces
     let mut cmd = gridedge();
     cmd.args(["read", "--host", "127.0.0.1", "--port", &port.to_string(), "--transport", transport.name()])
         .args(["--obis", "1.0.1.8.0.255", "--from", "2024-01-01T00:00:00Z", "--to", "2025-01-01T00:00:00Z"])
-        .args(["--timeout", "5"])
+        .args(["--timeout", "30"])
         .args(extra);
     run(cmd)
 }

@@ -126,9 +126,15 @@ fn wait_all_acknowledged(rt: &tokio::runtime::Runtime, url: &str, total: u64) ->
 }
 
 fn write_config(dir: &Path, nats_url: &str, store: &str) -> std::path::PathBuf {
+    write_config_ack_wait(dir, nats_url, store, 30)
+}
+
+/// [`write_config`] with the bus's `ack_wait_s`: short only where a killed MDMS's
+/// unacknowledged messages must come back quickly.
+fn write_config_ack_wait(dir: &Path, nats_url: &str, store: &str, ack_wait_s: u32) -> std::path::PathBuf {
     let path = dir.join("gridedge.toml");
     let text = format!(
-        "{store}\n[bus]\ntransport = \"nats\"\nnats_url = \"{nats_url}\"\nack_wait_s = 2\n\n\
+        "{store}\n[bus]\ntransport = \"nats\"\nnats_url = \"{nats_url}\"\nack_wait_s = {ack_wait_s}\n\n\
          [mdms]\nconsumer = \"{CONSUMER}\"\nbatch = 8\nretry_delay_s = 1\n"
     );
     std::fs::write(&path, text).unwrap();
@@ -201,7 +207,7 @@ fn assert_stored_exactly_once(store: &dyn MeterDataStore, meters: usize, days: u
 fn kill_mid_stream_and_recover(store_section: &str, meters: usize, days: usize) -> serde_json::Value {
     let nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), &nats.url(), store_section);
+    let config = write_config_ack_wait(dir.path(), &nats.url(), store_section, 2);
     let rt = runtime();
     let readings = fleet(meters, days);
     let total = readings.len() as u64;
@@ -212,16 +218,30 @@ fn kill_mid_stream_and_recover(store_section: &str, meters: usize, days: usize) 
     });
 
     let first = start_mdms(&config);
-    let deadline = Instant::now() + GUARD;
-    loop {
-        if let Some((_, floor, _, _)) = rt.block_on(consumer_state(&nats.url(), "GRIDEDGE_READINGS"))
-            && floor > 0
-        {
-            break;
+    // Watched on one connection (one round trip a poll), so the kill lands early in the
+    // stream even on a loaded machine.
+    rt.block_on(async {
+        let deadline = Instant::now() + GUARD;
+        let js = async_nats::jetstream::new(async_nats::connect(nats.url()).await.unwrap());
+        let mut consumer = loop {
+            let found = match js.get_stream("GRIDEDGE_READINGS").await {
+                Ok(stream) => stream.get_consumer::<async_nats::jetstream::consumer::pull::Config>(CONSUMER).await.ok(),
+                Err(_) => None,
+            };
+            if let Some(consumer) = found {
+                break consumer;
+            }
+            assert!(Instant::now() < deadline, "the MDMS created no consumer");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        loop {
+            if consumer.info().await.is_ok_and(|i| i.ack_floor.stream_sequence > 0) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the MDMS acknowledged nothing");
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        assert!(Instant::now() < deadline, "the MDMS acknowledged nothing");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    });
     let mut first = first;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
@@ -267,7 +287,7 @@ fn nats_restarted_during_collection_loses_and_doubles_nothing() {
     let mut nats = NatsServer::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("mdms.db");
-    let config = write_config(dir.path(), &nats.url(), &sqlite_store_section(&db));
+    let config = write_config_ack_wait(dir.path(), &nats.url(), &sqlite_store_section(&db), 5);
     let (meters, days) = (100, 2);
     let readings = fleet(meters, days);
     let total = readings.len() as u64;
