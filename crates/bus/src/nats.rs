@@ -198,6 +198,26 @@ impl Subscriber for JetStreamSubscriber {
     type Delivery = JetStreamDelivery;
 
     async fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<JetStreamDelivery>, BusError> {
+        // A pull request lost with the server (a restart mid-request) would leave the batch
+        // waiting for an answer that never comes: give up after `wait` plus a grace period
+        // and let the caller fetch again (what was received and not acknowledged comes
+        // back after the consumer's ack wait).
+        let limit = wait + FETCH_GRACE;
+        match tokio::time::timeout(limit, self.fetch_batch(max, wait)).await {
+            Ok(result) => result,
+            Err(_) => Err(BusError::broker(
+                "fetching from JetStream",
+                format!("no answer within {} ms (server restarted?)", limit.as_millis()),
+            )),
+        }
+    }
+}
+
+/// How much longer than its own expiry a fetch may take before it is abandoned.
+const FETCH_GRACE: Duration = Duration::from_secs(5);
+
+impl JetStreamSubscriber {
+    async fn fetch_batch(&mut self, max: usize, wait: Duration) -> Result<Vec<JetStreamDelivery>, BusError> {
         let max = max.max(1);
         // What is there now, without waiting...
         let mut batch = self.collect(self.consumer.fetch().max_messages(max).messages().await).await?;
@@ -207,9 +227,7 @@ impl Subscriber for JetStreamSubscriber {
         }
         Ok(batch)
     }
-}
 
-impl JetStreamSubscriber {
     async fn collect<S, E1, E2>(&self, messages: Result<S, E1>) -> Result<Vec<JetStreamDelivery>, BusError>
     where
         S: futures_util::Stream<Item = Result<jetstream::Message, E2>> + Unpin,
