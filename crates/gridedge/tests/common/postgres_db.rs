@@ -19,7 +19,7 @@ pub struct PostgresDb {
 }
 
 impl PostgresDb {
-    /// Creates `gridedge_test_<pid>_<n>`; `None` when PostgreSQL is down and
+    /// Creates `gridedge_it_<pid>_<n>`; `None` when PostgreSQL is down and
     /// `GRIDEDGE_SKIP_POSTGRES=1`.
     ///
     /// Panics: PostgreSQL is down (and skipping was not asked for).
@@ -37,7 +37,11 @@ impl PostgresDb {
                  point GRIDEDGE_TEST_POSTGRES at one, or set GRIDEDGE_SKIP_POSTGRES=1 to skip"
             ),
         };
-        let name = format!("gridedge_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        // Not `gridedge_test_`: the mdms tests drop stale databases of that prefix by the
+        // creation time in their names, which these names do not carry.
+        let name = format!("gridedge_it_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        // A crashed earlier run of a process with the same id may have left it behind.
+        client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).expect("DROP DATABASE");
         client.batch_execute(&format!("CREATE DATABASE {name}")).expect("CREATE DATABASE");
         Some(PostgresDb { name, server })
     }
