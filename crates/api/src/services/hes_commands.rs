@@ -154,7 +154,9 @@ impl CommandService for HesCommands {
             let started = Instant::now();
             metrics.session_started();
             // Metrics and the relay event are recorded before the command reads final.
+            let finished = std::sync::atomic::AtomicBool::new(false);
             let before_final = |state: &hes::commands::CommandState, report: &serde_json::Value| {
+                finished.store(true, std::sync::atomic::Ordering::Relaxed);
                 metrics.session_finished(*state == hes::commands::CommandState::Confirmed, started.elapsed());
                 match prospective_record(log.store(), id, state, report, Timestamp::now()) {
                     Ok(Some(record)) => {
@@ -168,6 +170,9 @@ impl CommandService for HesCommands {
             };
             if let Err(e) = hes.carry_out_then(id, &endpoint, &request, before_final).await {
                 tracing::error!(command = id, error = %e, "the command store failed");
+                if !finished.load(std::sync::atomic::Ordering::Relaxed) {
+                    metrics.session_finished(false, started.elapsed());
+                }
             }
         });
         Ok(record)
