@@ -38,8 +38,24 @@ fn run_hes(db: &std::path::Path, mdms: &std::path::Path) -> std::process::Comman
     cmd
 }
 
+/// The HES plans daily jobs by the meters' local date (Europe/London here): two runs on
+/// either side of local midnight would plan two cycles. Started within 10 minutes of it,
+/// the test waits until it has passed (a failure guard, not a timing assertion).
+fn away_from_local_midnight() {
+    let zone = jiff::tz::TimeZone::get("Europe/London").unwrap();
+    let now = Timestamp::now().to_zoned(zone.clone());
+    let midnight = now.date().tomorrow().unwrap().to_zoned(zone).unwrap().timestamp();
+    let left = midnight.duration_since(now.timestamp());
+    if left < SignedDuration::from_mins(10) {
+        let wait = (left + SignedDuration::from_secs(30)).unsigned_abs();
+        eprintln!("waiting {} s for local midnight to pass", wait.as_secs());
+        std::thread::sleep(wait);
+    }
+}
+
 #[test]
 fn a_killed_hes_finishes_the_collection_with_nothing_lost_or_duplicated() {
+    away_from_local_midnight();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let fleet = rt
         .block_on(Fleet::start(
