@@ -143,22 +143,10 @@ fn api_provisions_the_hes_registry_and_commands_its_meters() {
 #[test]
 fn api_with_a_nats_config_publishes_commands_and_follows_their_results() {
     use bus::{CommandEnvelope, CommandResultEnvelope, CommandResultState, Delivery, Publisher, Subscriber};
-    const NATS: &str = "/usr/sbin/nats-server";
-    if !std::path::Path::new(NATS).exists() {
-        eprintln!("skipped: {NATS} is not installed");
-        return;
-    }
+    // A private nats-server (started and waited for; killed at the end).
+    let nats = common::nats_server::NatsServer::start();
+    let url = nats.url();
     let dir = tempfile::tempdir().unwrap();
-    let nats_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let nats = std::process::Command::new(NATS)
-        .args(["-js", "-a", "127.0.0.1", "-p", &nats_port.to_string(), "-sd"])
-        .arg(dir.path().join("nats"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let _nats = Guard(nats);
-    let url = format!("nats://127.0.0.1:{nats_port}");
     let db = dir.path().join("mdms.db");
     let registry_db = dir.path().join("registry.db");
     {
@@ -175,12 +163,6 @@ fn api_with_a_nats_config_publishes_commands_and_follows_their_results() {
     )
     .unwrap();
     let token = admin_token(&db);
-    for _ in 0..100 {
-        if TcpStream::connect(("127.0.0.1", nats_port)).is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
     let mut cmd = gridedge();
     cmd.args(["api", "--instance", "cli1", "--config"]).arg(&config);
     let (server, line) = spawn_until(cmd, "dashboard: ");
