@@ -260,43 +260,85 @@ fn complete(store: &SqliteStore, serials: &[String], started: Timestamp) -> bool
     })
 }
 
+/// What the two collection tests share: a simulated fleet, its registry CSV (5 DCUs,
+/// Europe/London), an MDMS SQLite store, and the MDMS side ingesting the Readings stream
+/// of `nats` into it as the readings arrive (see [`ingest`]).
+struct Collection {
+    rt: tokio::runtime::Runtime,
+    fleet: Fleet,
+    serials: Vec<String>,
+    dir: tempfile::TempDir,
+    csv: PathBuf,
+    mdms_db: PathBuf,
+    bus: JetStreamBus,
+    acked: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    ingest_task: Option<tokio::task::JoinHandle<u64>>,
+}
+
+impl Collection {
+    fn start(nats: &NatsServer, meters: usize, seed: u64) -> Collection {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let fleet = rt
+            .block_on(Fleet::start(
+                meters,
+                [127, 0, 0, 1].into(),
+                seed,
+                MeterConfig::default(),
+                MeterServerConfig::default(),
+            ))
+            .unwrap();
+        let serials: Vec<String> = fleet.meters().iter().map(|m| m.serial.clone()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("fleet.csv");
+        let mut text = String::from("serial,host,port,dcu,time_zone\n");
+        for (i, m) in fleet.meters().iter().enumerate() {
+            text.push_str(&format!("{},127.0.0.1,{},DCU-{},Europe/London\n", m.serial, m.address.port(), i % 5));
+        }
+        std::fs::write(&csv, text).unwrap();
+        let mdms_db = dir.path().join("mdms.db");
+        drop(SqliteStore::open(&mdms_db).unwrap());
+        let bus = rt.block_on(JetStreamBus::connect(jetstream(nats))).unwrap();
+        let (acked, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
+        let ingest_task = Some(rt.spawn(ingest(bus.clone(), mdms_db.clone(), acked.clone(), stop.clone())));
+        Collection { rt, fleet, serials, dir, csv, mdms_db, bus, acked, stop, ingest_task }
+    }
+
+    /// Waits until everything in the Readings stream is ingested and acknowledged (failure
+    /// guard 60 s), stops the ingest and returns the number of messages in the stream.
+    fn drain(&mut self) -> u64 {
+        let published = self.rt.block_on(self.bus.stream_messages(MessageKind::Readings)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.acked.load(Ordering::Acquire) < published {
+            assert!(Instant::now() < deadline, "the readings stream was not drained");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.stop.store(true, Ordering::Release);
+        if let Some(task) = self.ingest_task.take() {
+            self.rt.block_on(task).unwrap();
+        }
+        published
+    }
+
+    fn shut_down(self) {
+        self.rt.block_on(self.fleet.shutdown());
+    }
+}
+
 #[test]
 fn a_killed_hes_shard_is_taken_over_and_the_collection_completes_exactly_once() {
     let _serial = one_at_a_time();
     const METERS: usize = 40;
     let nats = NatsServer::start();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let fleet = rt
-        .block_on(Fleet::start(
-            METERS,
-            [127, 0, 0, 1].into(),
-            300,
-            MeterConfig::default(),
-            MeterServerConfig::default(),
-        ))
-        .unwrap();
-    let serials: Vec<String> = fleet.meters().iter().map(|m| m.serial.clone()).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("fleet.csv");
-    let mut text = String::from("serial,host,port,dcu,time_zone\n");
-    for (i, m) in fleet.meters().iter().enumerate() {
-        text.push_str(&format!("{},127.0.0.1,{},DCU-{},Europe/London\n", m.serial, m.address.port(), i % 5));
-    }
-    std::fs::write(&csv, text).unwrap();
-    let mdms_db = dir.path().join("mdms.db");
-    drop(SqliteStore::open(&mdms_db).unwrap());
+    let mut c = Collection::start(&nats, METERS, 300);
+    let (serials, dir, mdms_db) = (c.serials.clone(), c.dir.path().to_path_buf(), c.mdms_db.clone());
     let configs: Vec<PathBuf> = ["hes-a", "hes-b"]
         .iter()
         .map(|name| {
-            import_registry(&dir.path().join(format!("{name}.db")), &csv, METERS);
-            write_config(dir.path(), name, &nats.url(), &mdms_db, None, "0")
+            import_registry(&dir.join(format!("{name}.db")), &c.csv, METERS);
+            write_config(&dir, name, &nats.url(), &mdms_db, None, "0")
         })
         .collect();
-
-    // The MDMS side, ingesting as the readings arrive.
-    let bus = rt.block_on(JetStreamBus::connect(jetstream(&nats))).unwrap();
-    let (acked, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    let ingest_task = rt.spawn(ingest(bus.clone(), mdms_db.clone(), acked.clone(), stop.clone()));
 
     // Two HES processes; one session at a time each, profiles read in 2-hour chunks, so a
     // collection lasts long enough to be interrupted.
@@ -307,12 +349,7 @@ fn a_killed_hes_shard_is_taken_over_and_the_collection_completes_exactly_once() 
         .enumerate()
         .map(|(i, c)| {
             let name = ["hes-a", "hes-b"][i];
-            Hes::start(
-                c,
-                &dir.path().join(format!("{name}.db")),
-                &dir.path().join(format!("{name}-commands.db")),
-                &extra,
-            )
+            Hes::start(c, &dir.join(format!("{name}.db")), &dir.join(format!("{name}-commands.db")), &extra)
         })
         .collect();
     for h in hes.iter_mut() {
@@ -387,66 +424,38 @@ fn a_killed_hes_shard_is_taken_over_and_the_collection_completes_exactly_once() 
     let report = hes[survivor].stop();
     assert_eq!(report["event"], "stopped");
     // Everything published is ingested before the checks.
-    let published = rt.block_on(bus.stream_messages(MessageKind::Readings)).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.load(Ordering::Acquire) < published {
-        assert!(Instant::now() < deadline, "the readings stream was not drained");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    stop.store(true, Ordering::Release);
-    rt.block_on(ingest_task).unwrap();
+    let published = c.drain();
 
-    assert_collected_exactly_once(&mdms_db, &fleet, started);
+    assert_collected_exactly_once(&mdms_db, &c.fleet, started);
     eprintln!(
         "killed HES owned shards {victim_shards:?} ({} meters); readings messages published {published}; survivor report {report}",
         victim_meters.len()
     );
-    rt.block_on(fleet.shutdown());
+    c.shut_down();
 }
 
 /// The issue's third fault: NATS restarted during a collection. One HES process collects
 /// 20 meters (one session at a time, 2-hour chunks) into the Readings stream; once a few
 /// meters are done and several remain, nats-server is stopped for 5 s (longer than the 3 s
-/// shard lease) and started again on the same port and store. Publications that fail while it is down fail their sessions, which
-/// the scheduler retries from the catch-up position; the shard leases are renewed or taken
-/// again. The collection completes and every interval lands exactly once.
+/// shard lease) and started again on the same port and store. Publications that fail while
+/// it is down fail their sessions, which the scheduler retries from the catch-up position;
+/// the shard leases are renewed or taken again. The collection completes and every
+/// interval lands exactly once.
 #[test]
 fn nats_restarted_mid_collection_the_hes_resumes_and_stores_every_interval_once() {
     let _serial = one_at_a_time();
     const METERS: usize = 20;
     let mut nats = NatsServer::start();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let fleet = rt
-        .block_on(Fleet::start(
-            METERS,
-            [127, 0, 0, 1].into(),
-            500,
-            MeterConfig::default(),
-            MeterServerConfig::default(),
-        ))
-        .unwrap();
-    let serials: Vec<String> = fleet.meters().iter().map(|m| m.serial.clone()).collect();
-    let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("fleet.csv");
-    let mut text = String::from("serial,host,port,dcu,time_zone\n");
-    for (i, m) in fleet.meters().iter().enumerate() {
-        text.push_str(&format!("{},127.0.0.1,{},DCU-{},Europe/London\n", m.serial, m.address.port(), i % 5));
-    }
-    std::fs::write(&csv, text).unwrap();
-    let mdms_db = dir.path().join("mdms.db");
-    drop(SqliteStore::open(&mdms_db).unwrap());
-    import_registry(&dir.path().join("hes-a.db"), &csv, METERS);
-    let config = write_config(dir.path(), "hes-a", &nats.url(), &mdms_db, None, "0");
-
-    let bus = rt.block_on(JetStreamBus::connect(jetstream(&nats))).unwrap();
-    let (acked, stop) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicBool::new(false)));
-    let ingest_task = rt.spawn(ingest(bus.clone(), mdms_db.clone(), acked.clone(), stop.clone()));
+    let mut c = Collection::start(&nats, METERS, 500);
+    let (serials, dir, mdms_db) = (c.serials.clone(), c.dir.path().to_path_buf(), c.mdms_db.clone());
+    import_registry(&dir.join("hes-a.db"), &c.csv, METERS);
+    let config = write_config(&dir, "hes-a", &nats.url(), &mdms_db, None, "0");
 
     let started = Timestamp::now();
     let mut hes = Hes::start(
         &config,
-        &dir.path().join("hes-a.db"),
-        &dir.path().join("hes-a-commands.db"),
+        &dir.join("hes-a.db"),
+        &dir.join("hes-a-commands.db"),
         &["--max-sessions", "1", "--chunk-hours", "2"],
     );
     hes.wait_for("every shard owned", Duration::from_secs(60), |v| {
@@ -477,30 +486,23 @@ fn nats_restarted_mid_collection_the_hes_resumes_and_stores_every_interval_once(
     let deadline = Instant::now() + Duration::from_secs(300);
     while !complete(&reader, &serials, started) {
         if Instant::now() >= deadline {
-            let published = rt.block_on(bus.stream_messages(MessageKind::Readings));
+            let published = c.rt.block_on(c.bus.stream_messages(MessageKind::Readings));
             panic!(
                 "the collection did not complete after the restart: jobs {:?}, readings in the stream {published:?}, \
                  ingested and acknowledged {}",
                 hes.job_counts(),
-                acked.load(Ordering::Acquire)
+                c.acked.load(Ordering::Acquire)
             );
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let report = hes.stop();
     assert_eq!(report["event"], "stopped");
-    let published = rt.block_on(bus.stream_messages(MessageKind::Readings)).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.load(Ordering::Acquire) < published {
-        assert!(Instant::now() < deadline, "the readings stream was not drained");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    stop.store(true, Ordering::Release);
-    rt.block_on(ingest_task).unwrap();
+    let published = c.drain();
 
-    assert_collected_exactly_once(&mdms_db, &fleet, started);
+    assert_collected_exactly_once(&mdms_db, &c.fleet, started);
     eprintln!("NATS restarted at jobs {after:?}; readings messages published {published}; report {report}");
-    rt.block_on(fleet.shutdown());
+    c.shut_down();
 }
 
 /// Checks the MDMS store at `mdms_db` after a collection that started at `started`: every
